@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: GPL-2.0
+# snp-page-lock: the only entry point. See README.md.
+#
+# Everything builds under .build/ (git-ignored); missing Debian packages
+# are installed with apt-get by scripts/deps.sh.
+
+SHELL := /bin/bash
+S := scripts
+
+.PHONY: all run test kunit selftests bench check vm-run clean distclean \
+	deps source overlay x86 uml-kunit kunit-x86 stress help
+
+all: run
+
+help:
+	@sed -n 's/^## //p' README.md 2>/dev/null || true
+
+## make run: build what is missing, boot, show the layer working
+run:
+	@$(S)/run.sh
+
+## make test: everything CI runs; ends with "N passed, N failed"
+test:
+	@$(S)/test.sh
+
+## make kunit: KUnit suite snp_page_lock under UML (layer on and off)
+kunit:
+	@$(S)/kunit-uml.sh
+
+kunit-x86:
+	@$(S)/kunit-x86.sh
+
+## make selftests: kselftests + upstream KVM selftests in QEMU
+selftests:
+	@$(S)/selftests.sh
+
+## make bench: benchmarks (CSV, table, plot under .build/bench)
+bench:
+	@$(S)/bench.sh
+
+## make check: checkpatch --strict, kernel-doc -Wall, sparse
+check:
+	@$(S)/check.sh
+
+## make vm-run CMD='...' EXTRA=DIR: run CMD as root in the test kernel
+vm-run:
+	@$(S)/build-x86.sh
+	@$(S)/vm-run.sh "$(CMD)" "$(EXTRA)"
+
+deps:
+	@$(S)/deps.sh
+
+source:
+	@$(S)/fetch-source.sh
+
+overlay:
+	@$(S)/overlay.sh
+
+x86:
+	@$(S)/build-x86.sh
+
+## make clean: remove build output (keeps the unpacked source)
+clean:
+	rm -rf .build/src .build/uml .build/x86* .build/kselftest \
+		.build/logs .build/results .build/stage .build/bench \
+		.build/selftests-extra .build/overlay.manifest \
+		.build/patched.list
+
+distclean:
+	rm -rf .build

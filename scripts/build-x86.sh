@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Build an x86_64 test kernel: tinyconfig + configs/ fragments.
+#
+#   build-x86.sh [OUT [FRAGMENT...]]
+#
+# Defaults to the main test kernel (.build/x86: KASAN + lockdep). The
+# config is regenerated only when a fragment changes; every option a
+# fragment asks for must survive olddefconfig, or the build stops.
+. "$(dirname "$0")/lib.sh"
+
+OUT=$(realpath -m "${1:-$X86_OUT}")
+shift || true
+if [ $# -eq 0 ]; then
+	set -- "$ROOT/configs/x86_64-base.config" \
+	       "$ROOT/configs/x86_64-kvm.config" \
+	       "$ROOT/configs/x86_64-debug.config" \
+	       "$ROOT/configs/snp_page_lock.config"
+fi
+FRAGS=()
+for f in "$@"; do FRAGS+=("$(realpath "$f")"); done
+
+"$ROOT/scripts/deps.sh"
+build_lock
+"$ROOT/scripts/overlay.sh"
+
+mkdir -p "$OUT"
+KMAKE=(make -s -C "$SRC" O="$OUT" ARCH=x86_64 -j"$JOBS")
+
+sum=$(cat "${FRAGS[@]}" "$ROOT/scripts/build-x86.sh" | sha1sum | cut -d' ' -f1)
+if [ ! -f "$OUT/.config" ] || [ "$(cat "$OUT/.fragments.sha" 2>/dev/null)" != "$sum" ]; then
+	log "configuring $OUT: tinyconfig + ${FRAGS[*]##*/}"
+	"${KMAKE[@]}" tinyconfig >/dev/null
+	(cd "$OUT" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$OUT" \
+		"$OUT/.config" "${FRAGS[@]}" >/dev/null)
+	"${KMAKE[@]}" olddefconfig >/dev/null
+	bad=0
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*=*)
+			grep -qxF "$line" "$OUT/.config" || {
+				echo "config: $line requested, got: $(grep "^${line%%=*}=" "$OUT/.config" || echo 'not set')" >&2
+				bad=1
+			} ;;
+		esac
+	done < <(cat "${FRAGS[@]}")
+	[ $bad -eq 0 ] || die "config fragments not satisfied (missing dependency?)"
+	echo "$sum" > "$OUT/.fragments.sha"
+fi
+
+log "building $OUT"
+"${KMAKE[@]}" bzImage
+"${KMAKE[@]}" headers_install >/dev/null
+cp "$BUILD/source-version" "$OUT/source-version"

@@ -1,0 +1,76 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make check: checkpatch --strict on our kernel files and patches,
+# kernel-doc -Wall on our sources and headers, sparse (C=2) on our
+# objects in the x86_64 test kernel. Any finding fails.
+. "$(dirname "$0")/lib.sh"
+
+"$ROOT/scripts/overlay.sh"
+cd "$ROOT"
+
+# Our kernel-style files (scripts/ and Documentation are not C).
+mapfile -t files < <(git ls-files -co --exclude-standard -- \
+	mm virt include arch kernel lib benchmarks \
+	tools/testing/selftests/snp_page_lock |
+	grep -E '\.(c|h)$|/Kconfig[^/]*$|/Makefile$' | sort -u |
+	while read -r f; do [ -f "$f" ] && echo "$f"; done)
+mapfile -t csrc < <(printf '%s\n' "${files[@]}" | grep -E '\.(c|h)$' |
+	grep -v '^tools/' || true)
+mapfile -t patches < <(ls patches/*.patch 2>/dev/null || true)
+
+rc=0
+fail() { echo "check: FAIL: $*"; rc=1; }
+
+CP=("$SRC/scripts/checkpatch.pl" --strict --no-summary --quiet
+    --show-types --max-line-length=100)
+n=0
+if [ ${#files[@]} -gt 0 ]; then
+	out=$(cd "$SRC" && "${CP[@]}" --no-tree -f \
+		"${files[@]/#/$ROOT/}" 2>&1) || true
+	# --no-tree -f runs on copies: report paths relative to the repo.
+	if [ -n "$out" ]; then
+		echo "${out//$ROOT\//}"
+		fail "checkpatch (files)"
+	fi
+	n=${#files[@]}
+fi
+for p in "${patches[@]}"; do
+	out=$(cd "$SRC" && "${CP[@]}" "$ROOT/$p" 2>&1) || true
+	if [ -n "$out" ]; then
+		echo "$p:"; echo "$out"
+		fail "checkpatch $p"
+	fi
+done
+log "checkpatch --strict: ${#files[@]} files, ${#patches[@]} patches"
+
+if [ ${#csrc[@]} -gt 0 ]; then
+	out=$(cd "$SRC" && scripts/kernel-doc -none -Wall "${csrc[@]}" 2>&1) || true
+	if [ -n "$out" ]; then
+		echo "$out"
+		fail "kernel-doc"
+	fi
+fi
+log "kernel-doc -Wall: ${#csrc[@]} files"
+
+# sparse on every directory of ours that builds objects.
+mapfile -t dirs < <(printf '%s\n' "${csrc[@]}" | grep '\.c$' |
+	xargs -r -n1 dirname | sort -u)
+if [ ${#dirs[@]} -gt 0 ]; then
+	"$ROOT/scripts/build-x86.sh" >/dev/null
+	command -v sparse >/dev/null || "$ROOT/scripts/deps.sh"
+	build_lock
+	for d in "${dirs[@]}"; do
+		[ -f "$SRC/$d/Makefile" ] || continue
+		out=$(make -s -C "$SRC" O="$X86_OUT" ARCH=x86_64 C=2 \
+			-j"$JOBS" "$d/" 2>&1) || fail "sparse build of $d"
+		if echo "$out" | grep -E 'warning:|error:' >/dev/null; then
+			echo "$out"
+			fail "sparse $d"
+		fi
+	done
+fi
+log "sparse: ${dirs[*]:-none}"
+
+name=check
+if [ $rc -eq 0 ]; then record "$name" 1 0 0; else record "$name" 0 1 0; fi
+exit $rc

@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Count KUnit test cases in a console log with the kernel's own parser.
+
+    ktap-count.py SRC LOG NAME RESULTS_DIR
+
+Prints kunit.py's condensed results and writes RESULTS_DIR/NAME.counts
+("passed failed skipped"). Crashed cases and parse errors count as
+failed; a log with no KTAP at all is one failure.
+"""
+import os
+import sys
+
+src, log, name, results = sys.argv[1:5]
+sys.path.insert(0, os.path.join(src, 'tools/testing/kunit'))
+sys.dont_write_bytecode = True
+import kunit_parser  # noqa: E402
+
+with open(log, errors='replace') as f:
+    test = kunit_parser.parse_run_tests(f.readlines())
+
+c = test.counts
+failed = c.failed + c.crashed + c.errors
+if c.total() == 0:
+    failed += 1
+os.makedirs(results, exist_ok=True)
+with open(os.path.join(results, name + '.counts'), 'w') as f:
+    f.write(f'{c.passed} {failed} {c.skipped}\n')
+print(f'{name}: {c.passed} passed, {failed} failed, {c.skipped} skipped')
+sys.exit(1 if failed else 0)

@@ -1,0 +1,38 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# KUnit under UML with kunit.py (the fast loop): build once, then boot
+# with the layer on (suite snp_page_lock) and off (snp_page_lock_off).
+. "$(dirname "$0")/lib.sh"
+
+
+"$ROOT/scripts/deps.sh"
+build_lock
+"$ROOT/scripts/overlay.sh"
+
+cd "$SRC"
+export PYTHONDONTWRITEBYTECODE=1
+KUNIT=(python3 tools/testing/kunit/kunit.py)
+
+log "kunit.py build (UML, .build/uml)"
+"${KUNIT[@]}" build --kunitconfig=mm/snp/.kunitconfig \
+	--build_dir="$UML_OUT" --jobs="$JOBS" > "$LOGS/kunit-uml-build.log" 2>&1 || {
+	tail -60 "$LOGS/kunit-uml-build.log"
+	die "UML build failed (log: $LOGS/kunit-uml-build.log)"
+}
+
+rc=0
+# name  kernel-args
+while read -r name args; do
+	log "KUnit under UML: $name ($args)"
+	"${KUNIT[@]}" exec --build_dir="$UML_OUT" --raw_output=all \
+		--timeout=600 --kernel_args="$args" > "$LOGS/$name.log" 2>&1 || true
+	"$ROOT/scripts/ktap-count.py" "$SRC" "$LOGS/$name.log" "$name" "$RESULTS" || rc=1
+	if ! "$ROOT/scripts/scan-log.sh" "$LOGS/$name.log"; then
+		record "$name-scan" 0 1 0
+		rc=1
+	fi
+done <<'LIST'
+kunit-uml snp_page_lock=on
+kunit-uml-off snp_page_lock=off
+LIST
+exit $rc

@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Scan a kernel console log for splats.
+#
+#   scan-log.sh LOG                 fail (exit 1) on any splat
+#   scan-log.sh --expect RE LOG     pass only if RE matches (a boot that
+#                                   is meant to splat); other splats are
+#                                   still printed
+#
+# Any lockdep, KASAN, KCSAN, UBSAN report, WARNING, BUG, Oops, panic,
+# RCU stall or hung task fails the run; the offending lines are printed
+# with some context.
+set -uo pipefail
+
+expect=
+if [ "${1:-}" = "--expect" ]; then
+	expect=$2
+	shift 2
+fi
+log=$1
+
+SPLAT='WARNING:|BUG:|Oops|Kernel panic|general protection fault|'
+SPLAT+='UBSAN:|KASAN:|KCSAN:|possible recursive locking|'
+SPLAT+='circular locking dependency|inconsistent lock state|'
+SPLAT+='suspicious RCU usage|lock held when returning to user|'
+SPLAT+='DEBUG_LOCKS_WARN_ON|detected stalls on CPU|blocked for more than|'
+SPLAT+='refcount_t:|list_add corruption|list_del corruption|'
+SPLAT+='Unable to handle kernel|stack-protector|kernel BUG at|'
+SPLAT+='sleeping function called from invalid context|'
+SPLAT+='scheduling while atomic|bad page state|BAD page|'
+SPLAT+='Call Trace:'
+
+if [ -n "$expect" ]; then
+	if grep -Eq -- "$expect" "$log"; then
+		echo "scan-log: expected splat found in $log:"
+		grep -En -m5 -- "$expect" "$log"
+		exit 0
+	fi
+	echo "scan-log: FAIL: expected splat /$expect/ not found in $log"
+	exit 1
+fi
+
+if grep -Eq -- "$SPLAT" "$log"; then
+	echo "scan-log: FAIL: kernel splat in $log:"
+	grep -En -B2 -A25 -m3 -- "$SPLAT" "$log" | head -120
+	exit 1
+fi
+exit 0
