@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * snp_page_lock: keep host mappings of guest pages and page state
+ * conversions (shared <-> private) apart.
+ *
+ * See Documentation/mm/snp_page_lock.rst.
+ */
+#ifndef _LINUX_SNP_PAGE_LOCK_H
+#define _LINUX_SNP_PAGE_LOCK_H
+
+#include <linux/errno.h>
+#include <linux/highmem.h>
+#include <linux/jump_label.h>
+#include <linux/types.h>
+
+struct page;
+struct page_ext_operations;
+
+/**
+ * enum snp_page_state - ownership state of a 4 KiB page
+ * @SNP_PAGE_SHARED: owned by the host; may be mapped and pinned.
+ * @SNP_PAGE_PRIVATE: assigned to a guest; the host must not map it.
+ * @SNP_PAGE_CONVERTING: a conversion is in progress; new pins fail.
+ */
+enum snp_page_state {
+	SNP_PAGE_SHARED,
+	SNP_PAGE_PRIVATE,
+	SNP_PAGE_CONVERTING,
+};
+
+/* Fail a conversion with -EBUSY instead of waiting for pins to drain. */
+#define SNP_CONVERT_NOWAIT	0x1
+
+#ifdef CONFIG_SNP_PAGE_LOCK
+
+DECLARE_STATIC_KEY_FALSE(snp_page_lock_enabled);
+extern struct page_ext_operations snp_page_lock_ops;
+
+int __snp_pin_shared(unsigned long pfn, unsigned long nr_pages);
+void __snp_unpin_shared(unsigned long pfn, unsigned long nr_pages);
+void *__snp_kmap_local_pfn(unsigned long pfn);
+void __snp_kunmap_local(const void *addr, unsigned long pfn);
+bool __snp_page_lock_free_prepare(struct page *page, unsigned int order);
+
+/**
+ * snp_page_lock_is_enabled() - is the page lock layer on in this boot?
+ *
+ * The answer is fixed at boot (``snp_page_lock=on|off``, the Kconfig default,
+ * or an SNP host) and never changes while the system runs.
+ *
+ * Return: true if pins are counted and conversions are possible.
+ */
+static inline bool snp_page_lock_is_enabled(void)
+{
+	return static_branch_unlikely(&snp_page_lock_enabled);
+}
+
+/**
+ * snp_pin_shared() - take a shared pin on a range of pages (post_map)
+ * @pfn: first page frame number
+ * @nr_pages: number of pages, at least one
+ *
+ * Take one shared pin on each page of [@pfn, @pfn + @nr_pages). While a page
+ * holds a pin it never becomes private: a conversion to private waits for
+ * (or fails on) the pins. Pins are counted, not owned; they are not page
+ * references, so the caller must hold a reference on each page until it has
+ * dropped its pins with snp_unpin_shared(). A pfn without page_ext (e.g. not
+ * RAM) is always shared: the pin succeeds and counts nothing.
+ *
+ * Lock-free, one atomic_try_cmpxchg() per page; may be called in any context.
+ * The range is all-or-nothing: on error no pin has been taken.
+ *
+ * Return: 0 on success (also when the layer is off), -EPERM if a page is
+ * private, -EAGAIN if a page is converting, -EOVERFLOW if a page's pin
+ * count is saturated, -EINVAL if @nr_pages is 0 or the range wraps.
+ */
+static inline int snp_pin_shared(unsigned long pfn, unsigned long nr_pages)
+{
+	if (!snp_page_lock_is_enabled())
+		return 0;
+	return __snp_pin_shared(pfn, nr_pages);
+}
+
+/**
+ * snp_unpin_shared() - drop the shared pins taken by snp_pin_shared()
+ * @pfn: first page frame number
+ * @nr_pages: number of pages
+ *
+ * Drop one shared pin on each page of the range. Dropping the last pin of a
+ * page that a converter waits on wakes the converter. Dropping a pin that
+ * was never taken is a caller bug: it warns once and leaves the page alone.
+ * May be called in any context.
+ */
+static inline void snp_unpin_shared(unsigned long pfn, unsigned long nr_pages)
+{
+	if (snp_page_lock_is_enabled())
+		__snp_unpin_shared(pfn, nr_pages);
+}
+
+/**
+ * snp_kmap_local_pfn() - pin a page shared and map it with kmap_local_pfn()
+ * @pfn: page frame number
+ *
+ * The short-term mapping helper: the page is pinned for as long as it is
+ * mapped, and lockdep treats the section up to snp_kunmap_local() as a read
+ * side of the pin "lock" (a conversion inside it is reported). The usual
+ * kmap_local rules apply (strictly nested, same task, no migration).
+ *
+ * Return: the mapping, or ERR_PTR() with -EPERM (private), -EAGAIN
+ * (converting) or -EOVERFLOW (pin count saturated). Never a mapping of a
+ * private or converting page.
+ */
+static inline void *snp_kmap_local_pfn(unsigned long pfn)
+{
+	if (!snp_page_lock_is_enabled())
+		return kmap_local_pfn(pfn);
+	return __snp_kmap_local_pfn(pfn);
+}
+
+/**
+ * snp_kunmap_local() - undo snp_kmap_local_pfn()
+ * @addr: the address returned by snp_kmap_local_pfn()
+ * @pfn: the pfn passed to snp_kmap_local_pfn()
+ *
+ * Unmap the page and drop its shared pin.
+ */
+static inline void snp_kunmap_local(const void *addr, unsigned long pfn)
+{
+	if (!snp_page_lock_is_enabled()) {
+		kunmap_local(addr);
+		return;
+	}
+	__snp_kunmap_local(addr, pfn);
+}
+
+/**
+ * snp_page_lock_free_prepare() - check pages on their way to the allocator
+ * @page: first page of the block being freed
+ * @order: order of the block
+ *
+ * Called from free_pages_prepare(). A private or converting page must never
+ * be handed out again: the whole block is leaked and counted (G4).
+ *
+ * Return: true if the block may be freed, false if it is leaked.
+ */
+static inline bool snp_page_lock_free_prepare(struct page *page,
+					      unsigned int order)
+{
+	if (!snp_page_lock_is_enabled())
+		return true;
+	return __snp_page_lock_free_prepare(page, order);
+}
+
+/**
+ * snp_make_private() - convert a range of pages to private
+ * @pfn: first page frame number
+ * @nr_pages: number of pages, at least one
+ * @flags: 0 or %SNP_CONVERT_NOWAIT
+ *
+ * Mark every page converting (new pins fail with -EAGAIN), wait for the
+ * existing pins to drain (killable, bounded by the module parameter
+ * ``snp_page_lock.convert_timeout_ms``) unless %SNP_CONVERT_NOWAIT is set,
+ * then make the pages private in the backend. All-or-nothing: on error every
+ * page is back in its old state. Must not be called while holding a pin
+ * (lockdep reports it: the wait could never end). Sleeps.
+ *
+ * Return: 0 on success, -EINVAL on a bad range or flags, a page without
+ * page_ext or a page that is not shared, -EAGAIN if a page is already
+ * converting, -EBUSY if pins did not drain (%SNP_CONVERT_NOWAIT or
+ * timeout), -EINTR on a fatal signal while waiting, -EOPNOTSUPP if the
+ * layer is off, or the backend's error.
+ */
+int snp_make_private(unsigned long pfn, unsigned long nr_pages,
+		     unsigned int flags);
+
+/**
+ * snp_make_shared() - convert a range of private pages back to shared
+ * @pfn: first page frame number
+ * @nr_pages: number of pages, at least one
+ * @flags: 0 or %SNP_CONVERT_NOWAIT (private pages hold no pins, so this
+ *	   conversion never waits)
+ *
+ * All-or-nothing, like snp_make_private(). Sleeps.
+ *
+ * Return: 0 on success, -EINVAL on a bad range or flags or a page that is
+ * not private, -EAGAIN if a page is converting, -EOPNOTSUPP if the layer
+ * is off, or the backend's error.
+ */
+int snp_make_shared(unsigned long pfn, unsigned long nr_pages,
+		    unsigned int flags);
+
+/**
+ * snp_page_state() - current state of a page
+ * @pfn: page frame number
+ *
+ * A snapshot: it may change as soon as it is returned unless the caller
+ * holds a pin (then it stays %SNP_PAGE_SHARED) or owns the conversion.
+ *
+ * Return: the page's state; %SNP_PAGE_SHARED for a pfn without page_ext
+ * or when the layer is off.
+ */
+enum snp_page_state snp_page_state(unsigned long pfn);
+
+/**
+ * snp_page_pins() - number of shared pins a page holds
+ * @pfn: page frame number
+ *
+ * Return: the pin count (a snapshot); 0 for a pfn without page_ext or when
+ * the layer is off.
+ */
+unsigned int snp_page_pins(unsigned long pfn);
+
+#else /* !CONFIG_SNP_PAGE_LOCK */
+
+static inline bool snp_page_lock_is_enabled(void)
+{
+	return false;
+}
+
+static inline int snp_pin_shared(unsigned long pfn, unsigned long nr_pages)
+{
+	return 0;
+}
+
+static inline void snp_unpin_shared(unsigned long pfn, unsigned long nr_pages)
+{
+}
+
+static inline void *snp_kmap_local_pfn(unsigned long pfn)
+{
+	return kmap_local_pfn(pfn);
+}
+
+static inline void snp_kunmap_local(const void *addr, unsigned long pfn)
+{
+	kunmap_local(addr);
+}
+
+static inline bool snp_page_lock_free_prepare(struct page *page,
+					      unsigned int order)
+{
+	return true;
+}
+
+static inline int snp_make_private(unsigned long pfn, unsigned long nr_pages,
+				   unsigned int flags)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int snp_make_shared(unsigned long pfn, unsigned long nr_pages,
+				  unsigned int flags)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline enum snp_page_state snp_page_state(unsigned long pfn)
+{
+	return SNP_PAGE_SHARED;
+}
+
+static inline unsigned int snp_page_pins(unsigned long pfn)
+{
+	return 0;
+}
+
+#endif /* CONFIG_SNP_PAGE_LOCK */
+
+#endif /* _LINUX_SNP_PAGE_LOCK_H */

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Internal interface of the snp_page_lock layer: the state word, the
+ * two-phase conversion used by the wrappers and by the ABI test pool
+ * (begin -> zap mappings -> end), the backends, counters and the
+ * "converter waits on a pfn" notifier.
+ */
+#ifndef _MM_SNP_PAGE_LOCK_INTERNAL_H
+#define _MM_SNP_PAGE_LOCK_INTERNAL_H
+
+#include <linux/bits.h>
+#include <linux/mmzone.h>
+#include <linux/notifier.h>
+#include <linux/snp_page_lock.h>
+#include <linux/types.h>
+
+/*
+ * The per-page state word (page_ext, 32 bits, zeroed memory = shared and
+ * unpinned):
+ *
+ *   bit 31     PRIVATE     the page belongs to a guest
+ *   bit 30     CONVERTING  a conversion owns the page; new pins fail
+ *   bit 29     WAITER      a converter sleeps until the pins drain
+ *   bits 0-28  pins        shared pin count, saturates at SNP_PS_PINS_MAX
+ *
+ * A private page holds no pins. During a conversion to shared the word is
+ * PRIVATE | CONVERTING; to private it is CONVERTING (| WAITER) | pins.
+ */
+#define SNP_PS_PRIVATE		BIT(31)
+#define SNP_PS_CONVERTING	BIT(30)
+#define SNP_PS_WAITER		BIT(29)
+#define SNP_PS_PINS_MASK	(BIT(29) - 1)
+#define SNP_PS_PINS_MAX		SNP_PS_PINS_MASK
+
+/*
+ * page_ext is allocated per memory section (per node with FLATMEM) and
+ * pfn_valid() can change at subsection granularity: range walks look the
+ * page_ext up again whenever the pfn crosses a multiple of SNP_EXT_STRIDE.
+ * SNP_EXT_SECTION is the allocation unit of page_ext (used by the tests).
+ */
+#ifdef CONFIG_SPARSEMEM
+#define SNP_EXT_STRIDE		PAGES_PER_SUBSECTION
+#define SNP_EXT_SECTION		PAGES_PER_SECTION
+#else
+#define SNP_EXT_STRIDE		MAX_ORDER_NR_PAGES
+#define SNP_EXT_SECTION		MAX_ORDER_NR_PAGES
+#endif
+
+/**
+ * struct snp_backend_ops - makes pages private or shared for real
+ * @name: shown in debugfs
+ * @make_private: make one page private; on error the page is unchanged
+ * @make_shared: make one private page shared; on error the page is unchanged
+ *
+ * Called with the page CONVERTING and unpinned, in process context (may
+ * sleep), with no page_ext reference held.
+ */
+struct snp_backend_ops {
+	const char *name;
+	int (*make_private)(unsigned long pfn);
+	int (*make_shared)(unsigned long pfn);
+};
+
+extern const struct snp_backend_ops snp_backend_sw;
+extern const struct snp_backend_ops snp_backend_rmp;	/* CONFIG_KVM_AMD_SEV */
+
+bool snp_backend_sw_unmaps_direct_map(void);
+
+#ifdef CONFIG_SNP_PAGE_LOCK_DEBUG_CHECKSUM
+void snp_page_lock_set_csum(unsigned long pfn, u32 csum);
+u32 snp_page_lock_get_csum(unsigned long pfn);
+#endif
+
+/* Counters, shown in <debugfs>/snp_page_lock/stats. */
+enum snp_stat {
+	SNP_STAT_PINS,			/* pages pinned */
+	SNP_STAT_UNPINS,		/* pages unpinned */
+	SNP_STAT_PIN_EPERM,		/* pin failures: private page */
+	SNP_STAT_PIN_EAGAIN,		/* pin failures: converting page */
+	SNP_STAT_PIN_EOVERFLOW,		/* pin failures: saturated count */
+	SNP_STAT_PIN_EINVAL,		/* pin failures: bad range */
+	SNP_STAT_TO_PRIVATE,		/* pages made private */
+	SNP_STAT_TO_SHARED,		/* pages made shared */
+	SNP_STAT_CONVERT_EAGAIN,	/* conversions refused: converting */
+	SNP_STAT_CONVERT_EINVAL,	/* conversions refused: bad state */
+	SNP_STAT_CONVERT_EBUSY,		/* conversions refused: NOWAIT */
+	SNP_STAT_ABORTS,		/* conversions aborted (ranges) */
+	SNP_STAT_BACKEND_ERRORS,	/* backend refused a page */
+	SNP_STAT_WAITS,			/* converter slept on a page */
+	SNP_STAT_TIMEOUTS,		/* waits that timed out (-EBUSY) */
+	SNP_STAT_INTERRUPTED,		/* waits ended by a fatal signal */
+	SNP_STAT_LEAKS,			/* private pages caught on free */
+	SNP_STAT_CSUM_MISMATCH,		/* private pages written by the host */
+	SNP_NR_STATS
+};
+
+void snp_stat_add(enum snp_stat item, unsigned long n);
+unsigned long snp_stat_read(enum snp_stat item);
+
+/*
+ * Conversion notifier: called (atomic notifier chain, callbacks must not
+ * sleep) when a converter is about to wait for the pins of a page to drain
+ * (SNP_CONVERT_WAIT_START) and when it stops waiting on it
+ * (SNP_CONVERT_WAIT_END), with a struct snp_convert_wait_info as data. The
+ * ABI uses it to raise EPOLLPRI on the files that pin the page.
+ */
+enum snp_convert_event {
+	SNP_CONVERT_WAIT_START,
+	SNP_CONVERT_WAIT_END,
+};
+
+/**
+ * struct snp_convert_wait_info - what a waiting converter waits for
+ * @pfn: the page whose pins must drain
+ * @pins: its pin count when the wait started
+ * @ret: SNP_CONVERT_WAIT_END only: 0 drained, -EBUSY timeout, -EINTR signal
+ */
+struct snp_convert_wait_info {
+	unsigned long pfn;
+	unsigned int pins;
+	int ret;
+};
+
+int snp_convert_notifier_register(struct notifier_block *nb);
+int snp_convert_notifier_unregister(struct notifier_block *nb);
+
+/*
+ * Two-phase conversion. snp_convert_begin() leaves every page of the range
+ * CONVERTING and unpinned (or fails with nothing changed); the caller may
+ * then do its own work (e.g. zap user mappings) and must finish with
+ * snp_convert_end(): @commit true runs the backend and commits (on a backend
+ * error the range is aborted and the error returned), false aborts.
+ * @to is SNP_PAGE_PRIVATE or SNP_PAGE_SHARED; @timeout_ms 0 means the
+ * module parameter; @bad_pfn (may be NULL) gets the failing pfn on error.
+ */
+int snp_convert_begin(unsigned long pfn, unsigned long nr_pages,
+		      enum snp_page_state to, unsigned int flags,
+		      unsigned int timeout_ms, unsigned long *bad_pfn);
+int snp_convert_end(unsigned long pfn, unsigned long nr_pages,
+		    enum snp_page_state to, bool commit);
+
+/* For the KUnit tests only. */
+u32 snp_page_lock_test_state_word(unsigned long pfn);
+int snp_page_lock_test_add_pins(unsigned long pfn, int delta);
+const char *snp_page_lock_backend_name(void);
+extern unsigned int snp_page_lock_lockdep_selftest;
+
+#endif /* _MM_SNP_PAGE_LOCK_INTERNAL_H */

@@ -1,0 +1,1012 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for the SNP page lock.
+ *
+ * Suite snp_page_lock runs when the layer is on, snp_page_lock_off when the
+ * kernel was booted with snp_page_lock=off, and snp_page_lock_lockdep only
+ * with snp_page_lock.lockdep_selftest=1 or 2 (it is meant to produce a
+ * lockdep report). Every wait in these tests is bounded.
+ */
+
+#include <kunit/test.h>
+#include <linux/delay.h>
+#include <linux/gfp.h>
+#include <linux/jiffies.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/notifier.h>
+#include <linux/random.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/snp_page_lock.h>
+#include <linux/uaccess.h>
+
+#include "snp_page_lock_internal.h"
+
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+
+/* Long enough never to expire on a slow emulator unless a wakeup is lost. */
+#define SNP_TEST_LONG_MS	10000
+/* How long a helper thread may take to reach a state we poll for. */
+#define SNP_TEST_POLL_MS	5000
+
+/* ------------------------------------------------------------------------
+ * Helpers: pages that are put back to shared and freed at test exit.
+ */
+
+struct snp_test_block {
+	struct page *page;
+	unsigned int order;
+};
+
+static void snp_test_reset_page(unsigned long pfn)
+{
+	unsigned int pins;
+
+	if (snp_page_state(pfn) == SNP_PAGE_CONVERTING)
+		snp_convert_end(pfn, 1, SNP_PAGE_PRIVATE, false);
+	pins = snp_page_pins(pfn);
+	if (pins)
+		snp_page_lock_test_add_pins(pfn, -(int)pins);
+	if (snp_page_state(pfn) == SNP_PAGE_PRIVATE)
+		snp_make_shared(pfn, 1, 0);
+}
+
+static void snp_test_release(void *data)
+{
+	struct snp_test_block *b = data;
+	unsigned long pfn = page_to_pfn(b->page);
+	unsigned long i;
+
+	for (i = 0; i < (1UL << b->order); i++)
+		snp_test_reset_page(pfn + i);
+	__free_pages(b->page, b->order);
+}
+
+static unsigned long snp_test_alloc(struct kunit *test, unsigned int order)
+{
+	struct snp_test_block *b;
+
+	b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	b->page = alloc_pages(GFP_KERNEL | __GFP_ZERO, order);
+	KUNIT_ASSERT_NOT_NULL(test, b->page);
+	b->order = order;
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, snp_test_release, b));
+	return page_to_pfn(b->page);
+}
+
+static u32 snp_test_word(unsigned long pfn)
+{
+	return snp_page_lock_test_state_word(pfn);
+}
+
+/* Poll until a converter has marked @pfn as waited on, or give up. */
+static bool snp_test_wait_for_waiter(unsigned long pfn)
+{
+	unsigned long end = jiffies + msecs_to_jiffies(SNP_TEST_POLL_MS);
+
+	while (!(snp_test_word(pfn) & SNP_PS_WAITER)) {
+		if (time_after(jiffies, end))
+			return false;
+		usleep_range(1000, 2000);
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Helpers: kernel threads that end on their own within bounded time.
+ */
+
+struct snp_test_thread {
+	struct task_struct *task;
+	int (*fn)(struct snp_test_thread *t);
+	struct completion done;
+	bool joined;
+	/* Arguments and result. */
+	unsigned long pfn;
+	unsigned long nr_pages;
+	unsigned int timeout_ms;
+	void *arg;
+	int ret;
+};
+
+static int snp_test_thread_fn(void *data)
+{
+	struct snp_test_thread *t = data;
+
+	t->ret = t->fn(t);
+	complete(&t->done);
+	return 0;
+}
+
+/* Returns false if the thread did not finish within @ms. */
+static bool snp_test_thread_join(struct snp_test_thread *t, unsigned int ms)
+{
+	bool done;
+
+	if (t->joined)
+		return true;
+	done = wait_for_completion_timeout(&t->done, msecs_to_jiffies(ms));
+	/* Every thread function ends on its own; this wait is bounded too. */
+	kthread_stop(t->task);
+	put_task_struct(t->task);
+	t->joined = true;
+	return done;
+}
+
+static void snp_test_thread_cleanup(void *data)
+{
+	snp_test_thread_join(data, SNP_TEST_LONG_MS);
+}
+
+static struct snp_test_thread *
+snp_test_thread_start(struct kunit *test, int (*fn)(struct snp_test_thread *t),
+		      unsigned long pfn, unsigned long nr_pages, void *arg)
+{
+	struct snp_test_thread *t;
+	struct task_struct *task;
+
+	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	t->fn = fn;
+	t->pfn = pfn;
+	t->nr_pages = nr_pages;
+	t->arg = arg;
+	t->timeout_ms = SNP_TEST_LONG_MS;
+	init_completion(&t->done);
+
+	task = kthread_create(snp_test_thread_fn, t, "snp_pl_test");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	/* Keep the task around even if it exits before we stop it. */
+	get_task_struct(task);
+	t->task = task;
+	wake_up_process(task);
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, snp_test_thread_cleanup,
+						  t));
+	return t;
+}
+
+/* Thread body: convert to private (begin + backend + end). */
+static int snp_test_convert_fn(struct snp_test_thread *t)
+{
+	int ret;
+
+	ret = snp_convert_begin(t->pfn, t->nr_pages, SNP_PAGE_PRIVATE, 0,
+				t->timeout_ms, NULL);
+	if (ret)
+		return ret;
+	return snp_convert_end(t->pfn, t->nr_pages, SNP_PAGE_PRIVATE, true);
+}
+
+/* Thread body: like snp_test_convert_fn(), but can be killed. */
+static int snp_test_convert_killable_fn(struct snp_test_thread *t)
+{
+	allow_signal(SIGKILL);
+	return snp_test_convert_fn(t);
+}
+
+/* Thread body: wait until a converter waits on the page, then unpin it. */
+static int snp_test_unpin_fn(struct snp_test_thread *t)
+{
+	if (!snp_test_wait_for_waiter(t->pfn))
+		return -ETIMEDOUT;
+	/* Make sure the converter is asleep, not just about to sleep. */
+	msleep(50);
+	snp_unpin_shared(t->pfn, t->nr_pages);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Suite snp_page_lock: the layer is on.
+ */
+
+static int snp_test_init(struct kunit *test)
+{
+	if (!snp_page_lock_is_enabled())
+		kunit_skip(test, "snp_page_lock is off in this boot");
+	return 0;
+}
+
+/* G3: pins are counted exactly; bad ranges are refused. */
+static void snp_test_pin_unpin_counts(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 1);
+	unsigned long pins0 = snp_stat_read(SNP_STAT_PINS);
+	unsigned long bad;
+
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 0U);
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn, 2), 0);
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn, 2), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 2U);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn + 1), 2U);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_SHARED);
+	KUNIT_EXPECT_GE(test, snp_stat_read(SNP_STAT_PINS), pins0 + 4);
+
+	snp_unpin_shared(pfn, 2);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 1U);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn + 1), 1U);
+	snp_unpin_shared(pfn, 1);
+	snp_unpin_shared(pfn + 1, 1);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 0U);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn + 1), 0U);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), 0U);
+
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(ULONG_MAX, 2), -EINVAL);
+
+	/* A pfn without page_ext is always shared: nothing is counted. */
+	bad = ULONG_MAX >> PAGE_SHIFT;
+	KUNIT_ASSERT_FALSE(test, pfn_valid(bad));
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(bad, 1), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(bad), 0U);
+	KUNIT_EXPECT_EQ(test, snp_page_state(bad), SNP_PAGE_SHARED);
+	snp_unpin_shared(bad, 1);
+	KUNIT_EXPECT_EQ(test, snp_make_private(bad, 1, 0), -EINVAL);
+}
+
+/* G2: a private page cannot be pinned. */
+static void snp_test_pin_private_eperm(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+	unsigned long fails = snp_stat_read(SNP_STAT_PIN_EPERM);
+
+	KUNIT_ASSERT_EQ(test, snp_make_private(pfn, 1, 0), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_PRIVATE);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 1), -EPERM);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 0U);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_PIN_EPERM), fails + 1);
+
+	KUNIT_ASSERT_EQ(test, snp_make_shared(pfn, 1, 0), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_SHARED);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), 0U);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 1), 0);
+	snp_unpin_shared(pfn, 1);
+}
+
+/* G2: a converting page cannot be pinned. */
+static void snp_test_pin_converting_eagain(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+
+	KUNIT_ASSERT_EQ(test, snp_convert_begin(pfn, 1, SNP_PAGE_PRIVATE, 0,
+						0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_CONVERTING);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 1), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 0U);
+	/* A second converter is refused too. */
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 1, 0), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, snp_convert_end(pfn, 1, SNP_PAGE_PRIVATE, false),
+			0);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_SHARED);
+}
+
+/* G1: the mapping helper never maps a private or converting page. */
+static void snp_test_kmap_refuses(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+	u32 *addr;
+
+	addr = snp_kmap_local_pfn(pfn);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(addr));
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 1U);
+	WRITE_ONCE(*addr, 0x5a5a5a5a);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(*addr), 0x5a5a5a5aU);
+	snp_kunmap_local(addr, pfn);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 0U);
+
+	KUNIT_ASSERT_EQ(test, snp_convert_begin(pfn, 1, SNP_PAGE_PRIVATE, 0,
+						0, NULL), 0);
+	addr = snp_kmap_local_pfn(pfn);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(addr), -EAGAIN);
+	if (!IS_ERR(addr))
+		snp_kunmap_local(addr, pfn);
+	KUNIT_ASSERT_EQ(test, snp_convert_end(pfn, 1, SNP_PAGE_PRIVATE, true),
+			0);
+
+	addr = snp_kmap_local_pfn(pfn);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(addr), -EPERM);
+	if (!IS_ERR(addr))
+		snp_kunmap_local(addr, pfn);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 0U);
+}
+
+/* G3: a range pin that fails on its last page leaves no pin behind. */
+static void snp_test_range_all_or_nothing(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 2);
+	unsigned long bad = 0;
+	int i;
+
+	KUNIT_ASSERT_EQ(test, snp_make_private(pfn + 3, 1, 0), 0);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 4), -EPERM);
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_EQ(test, snp_test_word(pfn + i),
+				i == 3 ? (u32)SNP_PS_PRIVATE : 0U);
+
+	/* Conversions are all-or-nothing too. */
+	KUNIT_EXPECT_EQ(test, snp_convert_begin(pfn, 4, SNP_PAGE_PRIVATE, 0, 0,
+						&bad), -EINVAL);
+	KUNIT_EXPECT_EQ(test, bad, pfn + 3);
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, snp_page_state(pfn + i), SNP_PAGE_SHARED);
+
+	KUNIT_ASSERT_EQ(test, snp_make_shared(pfn + 3, 1, 0), 0);
+	KUNIT_ASSERT_EQ(test, snp_convert_begin(pfn + 3, 1, SNP_PAGE_PRIVATE,
+						0, 0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 4), -EAGAIN);
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, snp_page_pins(pfn + i), 0U);
+	snp_convert_end(pfn + 3, 1, SNP_PAGE_PRIVATE, false);
+
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 4), 0);
+	snp_unpin_shared(pfn, 4);
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_EQ(test, snp_test_word(pfn + i), 0U);
+}
+
+/* -EINVAL for conversions that make no sense. */
+static void snp_test_convert_bad_state(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+
+	KUNIT_EXPECT_EQ(test, snp_make_shared(pfn, 1, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 0, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 1, 0x2), -EINVAL);
+	KUNIT_EXPECT_EQ(test, snp_make_private(ULONG_MAX, 2, 0), -EINVAL);
+	KUNIT_ASSERT_EQ(test, snp_make_private(pfn, 1, 0), 0);
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 1, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_PRIVATE);
+	KUNIT_EXPECT_EQ(test, snp_make_shared(pfn, 1, SNP_CONVERT_NOWAIT), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_SHARED);
+}
+
+/* G2: NOWAIT with a pin held fails -EBUSY and changes nothing. */
+static void snp_test_nowait_busy(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 1);
+
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn + 1, 1), 0);
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 2, SNP_CONVERT_NOWAIT),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), 0U);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn + 1), 1U);
+	snp_unpin_shared(pfn + 1, 1);
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 2, SNP_CONVERT_NOWAIT), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn + 1), SNP_PAGE_PRIVATE);
+}
+
+/* G2, G3: the converter sleeps until a kthread unpins; no lost wakeup. */
+static void snp_test_convert_waits_for_unpin(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+	unsigned long waits = snp_stat_read(SNP_STAT_WAITS);
+	struct snp_test_thread *t;
+	unsigned long start;
+	int ret;
+
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn, 1), 0);
+	t = snp_test_thread_start(test, snp_test_unpin_fn, pfn, 1, NULL);
+
+	start = jiffies;
+	ret = snp_convert_begin(pfn, 1, SNP_PAGE_PRIVATE, 0, SNP_TEST_LONG_MS,
+				NULL);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	/* A lost wakeup would only end with the (long) timeout. */
+	KUNIT_EXPECT_LT(test, jiffies_to_msecs(jiffies - start),
+			SNP_TEST_LONG_MS / 2);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 0U);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_CONVERTING);
+	KUNIT_EXPECT_EQ(test, snp_convert_end(pfn, 1, SNP_PAGE_PRIVATE, true),
+			0);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_PRIVATE);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), (u32)SNP_PS_PRIVATE);
+	KUNIT_EXPECT_GE(test, snp_stat_read(SNP_STAT_WAITS), waits + 1);
+
+	KUNIT_EXPECT_TRUE(test, snp_test_thread_join(t, SNP_TEST_POLL_MS));
+	KUNIT_EXPECT_EQ(test, t->ret, 0);
+}
+
+/* G2: pins that do not drain make the conversion fail -EBUSY, unchanged. */
+static void snp_test_convert_timeout(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+	unsigned long timeouts = snp_stat_read(SNP_STAT_TIMEOUTS);
+	unsigned long bad = 0;
+
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn, 1), 0);
+	KUNIT_EXPECT_EQ(test, snp_convert_begin(pfn, 1, SNP_PAGE_PRIVATE, 0,
+						50, &bad), -EBUSY);
+	KUNIT_EXPECT_EQ(test, bad, pfn);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), 1U);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_SHARED);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_TIMEOUTS), timeouts + 1);
+	snp_unpin_shared(pfn, 1);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), 0U);
+}
+
+/* Aborting a conversion restores the old state, both ways. */
+static void snp_test_abort_restores(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 1);
+
+	KUNIT_ASSERT_EQ(test, snp_convert_begin(pfn, 2, SNP_PAGE_PRIVATE, 0,
+						0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn + 1), SNP_PAGE_CONVERTING);
+	KUNIT_EXPECT_EQ(test, snp_convert_end(pfn, 2, SNP_PAGE_PRIVATE, false),
+			0);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), 0U);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn + 1), 0U);
+
+	KUNIT_ASSERT_EQ(test, snp_make_private(pfn, 2, 0), 0);
+	KUNIT_ASSERT_EQ(test, snp_convert_begin(pfn, 2, SNP_PAGE_SHARED, 0,
+						0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_CONVERTING);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 1), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, snp_convert_end(pfn, 2, SNP_PAGE_SHARED, false),
+			0);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), (u32)SNP_PS_PRIVATE);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn + 1), (u32)SNP_PS_PRIVATE);
+}
+
+/* G2: while a conversion waits, new pins and mappings are refused. */
+static void snp_test_converting_blocks_new_pins(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+	struct snp_test_thread *t;
+	void *addr;
+
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn, 1), 0);
+	t = snp_test_thread_start(test, snp_test_convert_fn, pfn, 1, NULL);
+	KUNIT_ASSERT_TRUE(test, snp_test_wait_for_waiter(pfn));
+
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_CONVERTING);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 1), -EAGAIN);
+	addr = snp_kmap_local_pfn(pfn);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(addr), -EAGAIN);
+	if (!IS_ERR(addr))
+		snp_kunmap_local(addr, pfn);
+	/* The converter is still waiting for our pin. */
+	KUNIT_EXPECT_FALSE(test, completion_done(&t->done));
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 1U);
+
+	snp_unpin_shared(pfn, 1);
+	KUNIT_EXPECT_TRUE(test, snp_test_thread_join(t, SNP_TEST_POLL_MS));
+	KUNIT_EXPECT_EQ(test, t->ret, 0);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_PRIVATE);
+}
+
+/* A fatal signal ends the wait with -EINTR and nothing changed. */
+static void snp_test_convert_killed(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+	unsigned long intr = snp_stat_read(SNP_STAT_INTERRUPTED);
+	struct snp_test_thread *t;
+
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn, 1), 0);
+	t = snp_test_thread_start(test, snp_test_convert_killable_fn, pfn, 1,
+				  NULL);
+	KUNIT_ASSERT_TRUE(test, snp_test_wait_for_waiter(pfn));
+	msleep(20);
+	send_sig(SIGKILL, t->task, 1);
+
+	KUNIT_EXPECT_TRUE(test, snp_test_thread_join(t, SNP_TEST_POLL_MS));
+	KUNIT_EXPECT_EQ(test, t->ret, -EINTR);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), 1U);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_INTERRUPTED), intr + 1);
+	snp_unpin_shared(pfn, 1);
+}
+
+struct snp_test_notify {
+	struct notifier_block nb;
+	unsigned long pfn;
+	int starts;
+	int ends;
+	int end_ret;
+};
+
+static int snp_test_notify_fn(struct notifier_block *nb, unsigned long event,
+			      void *data)
+{
+	struct snp_test_notify *n = container_of(nb, struct snp_test_notify,
+						 nb);
+	struct snp_convert_wait_info *info = data;
+
+	if (info->pfn != n->pfn)
+		return NOTIFY_DONE;
+	if (event == SNP_CONVERT_WAIT_START) {
+		n->starts++;
+	} else if (event == SNP_CONVERT_WAIT_END) {
+		n->ends++;
+		n->end_ret = info->ret;
+	}
+	return NOTIFY_OK;
+}
+
+static void snp_test_notifier_unregister(void *data)
+{
+	snp_convert_notifier_unregister(data);
+}
+
+/* The ABI learns which pinned page a converter waits on. */
+static void snp_test_wait_notifier(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+	struct snp_test_notify *n;
+
+	n = kunit_kzalloc(test, sizeof(*n), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, n);
+	n->nb.notifier_call = snp_test_notify_fn;
+	n->pfn = pfn;
+	KUNIT_ASSERT_EQ(test, snp_convert_notifier_register(&n->nb), 0);
+	KUNIT_ASSERT_EQ(test,
+			kunit_add_action_or_reset(test,
+						  snp_test_notifier_unregister,
+						  &n->nb), 0);
+
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn, 1), 0);
+	KUNIT_EXPECT_EQ(test, snp_convert_begin(pfn, 1, SNP_PAGE_PRIVATE, 0,
+						20, NULL), -EBUSY);
+	KUNIT_EXPECT_EQ(test, n->starts, 1);
+	KUNIT_EXPECT_EQ(test, n->ends, 1);
+	KUNIT_EXPECT_EQ(test, n->end_ret, -EBUSY);
+	snp_unpin_shared(pfn, 1);
+}
+
+/* Saturating the pin count fails -EOVERFLOW and does not wrap. */
+static void snp_test_pin_saturation(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+	unsigned long fails = snp_stat_read(SNP_STAT_PIN_EOVERFLOW);
+	void *addr;
+
+	KUNIT_ASSERT_EQ(test, snp_page_lock_test_add_pins(pfn,
+							  SNP_PS_PINS_MAX - 1),
+			0);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 1), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), (unsigned int)SNP_PS_PINS_MAX);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 1), -EOVERFLOW);
+	addr = snp_kmap_local_pfn(pfn);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(addr), -EOVERFLOW);
+	if (!IS_ERR(addr))
+		snp_kunmap_local(addr, pfn);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), (unsigned int)SNP_PS_PINS_MAX);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_SHARED);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_PIN_EOVERFLOW), fails + 2);
+
+	snp_unpin_shared(pfn, 1);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_add_pins(pfn,
+							  1 - (int)SNP_PS_PINS_MAX),
+			0);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), 0U);
+}
+
+/* G4: a private page freed to the allocator is caught, leaked, counted. */
+static void snp_test_free_private_leaks(struct kunit *test)
+{
+	unsigned long leaks = snp_stat_read(SNP_STAT_LEAKS);
+	struct page *page;
+	unsigned long pfn;
+
+	/* A shared page is freed normally. */
+	page = alloc_pages(GFP_KERNEL, 1);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	__free_pages(page, 1);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_LEAKS), leaks);
+
+	/* Any private page of the block keeps the whole block out. */
+	page = alloc_pages(GFP_KERNEL, 1);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pfn = page_to_pfn(page);
+	if (snp_make_private(pfn + 1, 1, 0)) {
+		__free_pages(page, 1);
+		KUNIT_FAIL(test, "make_private failed");
+		return;
+	}
+	__free_pages(page, 1);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_LEAKS), leaks + 2);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn + 1), SNP_PAGE_PRIVATE);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 0);
+	/* The block stays leaked: never touch it again. */
+}
+
+/* G1 (x86): a private page is gone from the direct map. */
+static void snp_test_direct_map_faults(struct kunit *test)
+{
+	unsigned long pfn;
+	u64 *addr, val = 0;
+
+	if (strcmp(snp_page_lock_backend_name(), "software") ||
+	    !snp_backend_sw_unmaps_direct_map())
+		kunit_skip(test, "the backend does not unmap private pages");
+
+	pfn = snp_test_alloc(test, 0);
+	addr = page_address(pfn_to_page(pfn));
+	WRITE_ONCE(*addr, 0x1122334455667788ULL);
+
+	KUNIT_ASSERT_EQ(test, snp_make_private(pfn, 1, 0), 0);
+	KUNIT_EXPECT_NE(test, copy_from_kernel_nofault(&val, addr, sizeof(val)),
+			0L);
+	KUNIT_ASSERT_EQ(test, snp_make_shared(pfn, 1, 0), 0);
+	KUNIT_EXPECT_EQ(test, copy_from_kernel_nofault(&val, addr, sizeof(val)),
+			0L);
+	KUNIT_EXPECT_EQ(test, val, 0x1122334455667788ULL);
+}
+
+/* Debug checksum: a host write to a private page is detected. */
+static void snp_test_checksum_catches_write(struct kunit *test)
+{
+	unsigned long mismatches = snp_stat_read(SNP_STAT_CSUM_MISMATCH);
+	unsigned long pfn;
+	u32 *addr;
+
+	if (!IS_ENABLED(CONFIG_SNP_PAGE_LOCK_DEBUG_CHECKSUM))
+		kunit_skip(test, "CONFIG_SNP_PAGE_LOCK_DEBUG_CHECKSUM=n");
+	if (strcmp(snp_page_lock_backend_name(), "software") ||
+	    snp_backend_sw_unmaps_direct_map())
+		kunit_skip(test, "private pages are unmapped, not checksummed");
+
+	pfn = snp_test_alloc(test, 0);
+	addr = page_address(pfn_to_page(pfn));
+
+	/* No false positive. */
+	KUNIT_ASSERT_EQ(test, snp_make_private(pfn, 1, 0), 0);
+	KUNIT_ASSERT_EQ(test, snp_make_shared(pfn, 1, 0), 0);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_CSUM_MISMATCH),
+			mismatches);
+
+	/* A stray host write, bypassing the page lock. */
+	KUNIT_ASSERT_EQ(test, snp_make_private(pfn, 1, 0), 0);
+	WRITE_ONCE(addr[7], READ_ONCE(addr[7]) ^ 1);
+	KUNIT_ASSERT_EQ(test, snp_make_shared(pfn, 1, 0), 0);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_CSUM_MISMATCH),
+			mismatches + 1);
+}
+
+/*
+ * G3: a range across a memory section (page_ext allocation unit) is pinned
+ * and unwound correctly. These pfns are not ours: only pin counts are
+ * touched, which neither the owner nor the allocator look at.
+ */
+static void snp_test_range_across_section(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+	unsigned int base[4];
+	unsigned long b, p;
+	int i;
+
+	b = round_down(pfn, SNP_EXT_SECTION);
+	if (b < SNP_EXT_SECTION)
+		b += SNP_EXT_SECTION;
+	for (p = b - 2; p < b + 2; p++)
+		if (!pfn_valid(p) || snp_page_lock_test_add_pins(p, 0))
+			kunit_skip(test, "no page_ext around pfn %#lx", b);
+
+	for (i = 0; i < 4; i++)
+		base[i] = snp_page_pins(b - 2 + i);
+
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(b - 2, 4), 0);
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_EQ(test, snp_page_pins(b - 2 + i), base[i] + 1);
+	snp_unpin_shared(b - 2, 4);
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_EQ(test, snp_page_pins(b - 2 + i), base[i]);
+
+	/* Fail on the last page, beyond the boundary: all unwound. */
+	KUNIT_ASSERT_EQ(test, snp_page_lock_test_add_pins(b + 1,
+							  (int)SNP_PS_PINS_MAX - (int)base[3]),
+			0);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(b - 2, 4), -EOVERFLOW);
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, snp_page_pins(b - 2 + i), base[i]);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_add_pins(b + 1,
+							  (int)base[3] - (int)SNP_PS_PINS_MAX),
+			0);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(b + 1), base[3]);
+}
+
+/* Concurrent pinners against a converter (kcsan_test.c style). */
+
+/*
+ * Spin or sleep a little: on one CPU without preemption, sleeping is what
+ * lets the other side run while a pin or a conversion is in progress.
+ */
+static void snp_test_dawdle(void)
+{
+	if (get_random_u32_below(4))
+		udelay(get_random_u32_below(10));
+	else
+		usleep_range(5, 20);
+}
+
+struct snp_stress {
+	unsigned long pfn;
+	unsigned int nr_pages;
+	unsigned long deadline;
+	atomic_t violations;
+	atomic_long_t pins;
+	atomic_long_t refused;
+};
+
+static int snp_stress_pinner(struct snp_test_thread *t)
+{
+	struct snp_stress *s = t->arg;
+	unsigned long first, len, i;
+	u64 val;
+	int ret;
+
+	while (time_before(jiffies, s->deadline)) {
+		first = get_random_u32_below(s->nr_pages);
+		len = 1 + get_random_u32_below(s->nr_pages - first);
+		ret = snp_pin_shared(s->pfn + first, len);
+		if (ret == -EPERM || ret == -EAGAIN) {
+			atomic_long_inc(&s->refused);
+			snp_test_dawdle();
+			continue;
+		}
+		if (ret) {
+			atomic_inc(&s->violations);
+			continue;
+		}
+		atomic_long_inc(&s->pins);
+		/* The invariant: a pinned page is never private. */
+		for (i = first; i < first + len; i++) {
+			void *addr = page_address(pfn_to_page(s->pfn + i));
+
+			if (snp_page_state(s->pfn + i) == SNP_PAGE_PRIVATE ||
+			    copy_from_kernel_nofault(&val, addr, sizeof(val)))
+				atomic_inc(&s->violations);
+		}
+		snp_test_dawdle();
+		snp_unpin_shared(s->pfn + first, len);
+		cond_resched();
+	}
+	return 0;
+}
+
+static const int snp_stress_threads[] = { 2, 4, 8 };
+
+static void snp_stress_desc(const int *nthreads, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "threads=%d", *nthreads);
+}
+
+KUNIT_ARRAY_PARAM(snp_stress, snp_stress_threads, snp_stress_desc);
+
+static void snp_test_stress(struct kunit *test)
+{
+	const int nthreads = *(const int *)test->param_value;
+	unsigned long waits = snp_stat_read(SNP_STAT_WAITS);
+	unsigned long conversions = 0, failures = 0, i;
+	struct snp_test_thread *t[8];
+	struct snp_stress *s;
+	int n, ret;
+
+	s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	s->nr_pages = 4;
+	s->pfn = snp_test_alloc(test, 2);
+	s->deadline = jiffies + msecs_to_jiffies(300);
+
+	for (n = 0; n < nthreads; n++)
+		t[n] = snp_test_thread_start(test, snp_stress_pinner, 0, 0, s);
+
+	while (time_before(jiffies, s->deadline)) {
+		ret = snp_convert_begin(s->pfn, s->nr_pages, SNP_PAGE_PRIVATE,
+					0, SNP_TEST_LONG_MS, NULL);
+		if (ret) {
+			/* Pins drain fast: -EBUSY means a lost wakeup. */
+			failures++;
+			break;
+		}
+		for (i = 0; i < s->nr_pages; i++)
+			if (snp_page_pins(s->pfn + i))
+				atomic_inc(&s->violations);
+		snp_test_dawdle();
+		ret = snp_convert_end(s->pfn, s->nr_pages, SNP_PAGE_PRIVATE,
+				      true);
+		for (i = 0; i < s->nr_pages; i++)
+			if (snp_page_state(s->pfn + i) != SNP_PAGE_PRIVATE)
+				atomic_inc(&s->violations);
+		snp_test_dawdle();
+		ret |= snp_make_shared(s->pfn, s->nr_pages, 0);
+		if (ret) {
+			failures++;
+			break;
+		}
+		conversions++;
+		/* Leave the pages shared for a while too. */
+		snp_test_dawdle();
+	}
+
+	for (n = 0; n < nthreads; n++)
+		KUNIT_EXPECT_TRUE(test, snp_test_thread_join(t[n],
+							     SNP_TEST_LONG_MS));
+
+	kunit_info(test, "%lu conversions, %lu waits, %ld pins, %ld refused\n",
+		   conversions, snp_stat_read(SNP_STAT_WAITS) - waits,
+		   atomic_long_read(&s->pins), atomic_long_read(&s->refused));
+	KUNIT_EXPECT_EQ(test, atomic_read(&s->violations), 0);
+	KUNIT_EXPECT_EQ(test, failures, 0UL);
+	KUNIT_EXPECT_GT(test, conversions, 0UL);
+	KUNIT_EXPECT_GT(test, atomic_long_read(&s->pins), 0L);
+	/* Both sides must really have met, or this proved nothing. */
+	KUNIT_EXPECT_GT(test, atomic_long_read(&s->refused), 0L);
+	for (i = 0; i < s->nr_pages; i++)
+		KUNIT_EXPECT_EQ(test, snp_test_word(s->pfn + i), 0U);
+}
+
+static struct kunit_case snp_page_lock_cases[] = {
+	KUNIT_CASE(snp_test_pin_unpin_counts),
+	KUNIT_CASE(snp_test_pin_private_eperm),
+	KUNIT_CASE(snp_test_pin_converting_eagain),
+	KUNIT_CASE(snp_test_kmap_refuses),
+	KUNIT_CASE(snp_test_range_all_or_nothing),
+	KUNIT_CASE(snp_test_convert_bad_state),
+	KUNIT_CASE(snp_test_nowait_busy),
+	KUNIT_CASE(snp_test_convert_waits_for_unpin),
+	KUNIT_CASE(snp_test_convert_timeout),
+	KUNIT_CASE(snp_test_abort_restores),
+	KUNIT_CASE(snp_test_converting_blocks_new_pins),
+	KUNIT_CASE(snp_test_convert_killed),
+	KUNIT_CASE(snp_test_wait_notifier),
+	KUNIT_CASE(snp_test_pin_saturation),
+	KUNIT_CASE(snp_test_free_private_leaks),
+	KUNIT_CASE(snp_test_direct_map_faults),
+	KUNIT_CASE(snp_test_checksum_catches_write),
+	KUNIT_CASE(snp_test_range_across_section),
+	KUNIT_CASE_PARAM(snp_test_stress, snp_stress_gen_params),
+	{}
+};
+
+static struct kunit_suite snp_page_lock_suite = {
+	.name = "snp_page_lock",
+	.init = snp_test_init,
+	.test_cases = snp_page_lock_cases,
+};
+
+/* ------------------------------------------------------------------------
+ * Suite snp_page_lock_off: booted with snp_page_lock=off (G6).
+ */
+
+static int snp_test_off_init(struct kunit *test)
+{
+	if (snp_page_lock_is_enabled())
+		kunit_skip(test, "snp_page_lock is on in this boot");
+	return 0;
+}
+
+static void snp_test_off_pins_not_counted(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+	unsigned long pins = snp_stat_read(SNP_STAT_PINS);
+
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 1), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 0U);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_SHARED);
+	snp_unpin_shared(pfn, 1);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_PINS), pins);
+}
+
+static void snp_test_off_convert_unsupported(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 1, 0), -EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, snp_make_shared(pfn, 1, 0), -EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, snp_convert_begin(pfn, 1, SNP_PAGE_PRIVATE, 0,
+						0, NULL), -EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_SHARED);
+}
+
+static void snp_test_off_kmap_works(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+	u32 *addr;
+
+	addr = snp_kmap_local_pfn(pfn);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(addr));
+	WRITE_ONCE(addr[3], 0xdeadbeef);
+	snp_kunmap_local(addr, pfn);
+	addr = page_address(pfn_to_page(pfn));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(addr[3]), 0xdeadbeefU);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 0U);
+}
+
+static struct kunit_case snp_page_lock_off_cases[] = {
+	KUNIT_CASE(snp_test_off_pins_not_counted),
+	KUNIT_CASE(snp_test_off_convert_unsupported),
+	KUNIT_CASE(snp_test_off_kmap_works),
+	{}
+};
+
+static struct kunit_suite snp_page_lock_off_suite = {
+	.name = "snp_page_lock_off",
+	.init = snp_test_off_init,
+	.test_cases = snp_page_lock_off_cases,
+};
+
+/* ------------------------------------------------------------------------
+ * Suite snp_page_lock_lockdep (G5): each case breaks a rule on purpose and
+ * must produce a lockdep report. Only run with
+ * snp_page_lock.lockdep_selftest=N, in a boot that expects the splat.
+ */
+
+static int snp_test_lockdep_init(struct kunit *test)
+{
+	if (!IS_ENABLED(CONFIG_PROVE_LOCKING))
+		kunit_skip(test, "CONFIG_PROVE_LOCKING=n");
+	if (!snp_page_lock_is_enabled())
+		kunit_skip(test, "snp_page_lock is off in this boot");
+	if (!snp_page_lock_lockdep_selftest)
+		kunit_skip(test, "needs snp_page_lock.lockdep_selftest=1 or 2");
+	return 0;
+}
+
+/* 1: converting while holding a pin could wait forever on itself. */
+static void snp_test_lockdep_convert_while_pinned(struct kunit *test)
+{
+	unsigned long pfn;
+	void *addr;
+
+	if (snp_page_lock_lockdep_selftest != 1)
+		kunit_skip(test, "lockdep_selftest != 1");
+
+	pfn = snp_test_alloc(test, 0);
+	addr = snp_kmap_local_pfn(pfn);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(addr));
+	/* Expected: "possible recursive locking detected" (snp_page_pin). */
+	KUNIT_EXPECT_EQ(test, snp_convert_begin(pfn, 1, SNP_PAGE_PRIVATE, 0,
+						100, NULL), -EBUSY);
+	snp_kunmap_local(addr, pfn);
+}
+
+static DEFINE_MUTEX(snp_test_lockdep_mutex);
+
+/* 2: waiting for pins while holding a lock that a pin holder takes. */
+static void snp_test_lockdep_wait_under_lock(struct kunit *test)
+{
+	unsigned long pfn, pfn2;
+	void *addr;
+	int ret;
+
+	if (snp_page_lock_lockdep_selftest != 2)
+		kunit_skip(test, "lockdep_selftest != 2");
+
+	pfn = snp_test_alloc(test, 0);
+	pfn2 = snp_test_alloc(test, 0);
+
+	/* A pin holder takes the mutex: snp_page_pin -> mutex. */
+	addr = snp_kmap_local_pfn(pfn);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(addr));
+	mutex_lock(&snp_test_lockdep_mutex);
+	mutex_unlock(&snp_test_lockdep_mutex);
+	snp_kunmap_local(addr, pfn);
+
+	/* Expected: "possible circular locking dependency detected". */
+	mutex_lock(&snp_test_lockdep_mutex);
+	ret = snp_make_private(pfn2, 1, 0);
+	mutex_unlock(&snp_test_lockdep_mutex);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+}
+
+static struct kunit_case snp_page_lock_lockdep_cases[] = {
+	KUNIT_CASE(snp_test_lockdep_convert_while_pinned),
+	KUNIT_CASE(snp_test_lockdep_wait_under_lock),
+	{}
+};
+
+static struct kunit_suite snp_page_lock_lockdep_suite = {
+	.name = "snp_page_lock_lockdep",
+	.init = snp_test_lockdep_init,
+	.test_cases = snp_page_lock_lockdep_cases,
+};
+
+kunit_test_suites(&snp_page_lock_suite, &snp_page_lock_off_suite,
+		  &snp_page_lock_lockdep_suite);
+
+MODULE_DESCRIPTION("KUnit tests for the SNP page lock");
+MODULE_LICENSE("GPL");
