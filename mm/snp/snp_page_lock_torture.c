@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Torture test for the snp_page_lock layer, in the style of
+ * kernel/locking/locktorture.c.
+ *
+ * Pinner threads pin random ranges of a block of pages, check under the
+ * pin that every page is shared (state word, and a direct-map access that
+ * must not fault), write to the pages through snp_kmap_local_pfn() or the
+ * direct map, and unpin. Converter threads make random ranges private
+ * (waiting, or with SNP_CONVERT_NOWAIT) and shared again, and check that
+ * no page they made private holds a pin. Every failed check is an
+ * invariant violation; a run with any violation fails.
+ *
+ * Built as a module it runs on load; built in it runs only when booted
+ * with snp_page_lock_torture.run=1. The result is printed as one line,
+ * "snp_page_lock_torture: SUCCESS ..." or "... FAILURE ...", and kept in
+ * /sys/module/snp_page_lock_torture/parameters/result.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/delay.h>
+#include <linux/err.h>
+#include <linux/gfp.h>
+#include <linux/highmem.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/prandom.h>
+#include <linux/slab.h>
+#include <linux/snp_page_lock.h>
+#include <linux/uaccess.h>
+
+#include "snp_page_lock_internal.h"
+
+static bool run;
+module_param(run, bool, 0444);
+MODULE_PARM_DESC(run, "Built in: run at boot (a module always runs on load)");
+
+static int nr_pinners = -1;
+module_param(nr_pinners, int, 0444);
+MODULE_PARM_DESC(nr_pinners, "Pinner threads (default: 2 per online CPU)");
+
+static int nr_converters = 2;
+module_param(nr_converters, int, 0444);
+MODULE_PARM_DESC(nr_converters, "Converter threads (default 2)");
+
+static unsigned int order = 6;
+module_param(order, uint, 0444);
+MODULE_PARM_DESC(order, "The pages tortured: one block of 2^order pages (default 6)");
+
+static unsigned int max_range = 8;
+module_param(max_range, uint, 0444);
+MODULE_PARM_DESC(max_range, "Largest range pinned or converted at once, in pages");
+
+static unsigned int duration = 60;
+module_param(duration, uint, 0444);
+MODULE_PARM_DESC(duration, "Seconds to run (default 60)");
+
+static unsigned int hold_us = 20;
+module_param(hold_us, uint, 0444);
+MODULE_PARM_DESC(hold_us, "Longest time a pin is held, in microseconds");
+
+static unsigned int nowait_pct = 50;
+module_param(nowait_pct, uint, 0444);
+MODULE_PARM_DESC(nowait_pct, "Percentage of conversions using SNP_CONVERT_NOWAIT");
+
+static char result[256] = "not run";
+module_param_string(result, result, sizeof(result), 0444);
+MODULE_PARM_DESC(result, "Summary of the last run");
+
+/* Operation and violation counters, summed over all threads. */
+enum {
+	T_PIN_OK,
+	T_PIN_EAGAIN,
+	T_PIN_EPERM,
+	T_PIN_OTHER,
+	T_KMAP_OK,
+	T_KMAP_FAIL,
+	T_PRIVATE_OK,
+	T_SHARED_OK,
+	T_CONV_EBUSY,
+	T_CONV_OTHER,
+	T_VIOLATIONS,
+	T_NR,
+};
+
+static const char * const t_names[T_NR] = {
+	"pins", "pin_eagain", "pin_eperm", "pin_other", "kmaps",
+	"kmap_fail", "to_private", "to_shared", "conv_ebusy",
+	"conv_other", "violations",
+};
+
+static atomic_long_t t_count[T_NR];
+static unsigned long base_pfn;
+static unsigned long nr_pages;
+static struct task_struct **threads;
+static int nr_threads;
+static struct task_struct *supervisor;
+
+static void t_inc(int item)
+{
+	atomic_long_inc(&t_count[item]);
+}
+
+static void t_violation(const char *what, unsigned long pfn)
+{
+	t_inc(T_VIOLATIONS);
+	pr_err("VIOLATION: %s (pfn %#lx, state %d, pins %u)\n", what, pfn,
+	       snp_page_state(pfn), snp_page_pins(pfn));
+}
+
+/* A random range of at most max_range pages in [first, first + count). */
+static void t_pick(struct rnd_state *rnd, unsigned long first,
+		   unsigned long count, unsigned long *pfn, unsigned long *nr)
+{
+	unsigned long start = prandom_u32_state(rnd) % count;
+	unsigned long len = 1 + prandom_u32_state(rnd) % max_range;
+
+	*pfn = base_pfn + first + start;
+	*nr = min(len, count - start);
+}
+
+/*
+ * Under a pin the page must not be private (G2) and must be reachable by
+ * the host. It may be CONVERTING: a converter waits for this very pin.
+ */
+static void t_check_pinned(unsigned long pfn, u32 tag)
+{
+	void *addr = page_address(pfn_to_page(pfn));
+	u64 v;
+
+	if (snp_page_state(pfn) == SNP_PAGE_PRIVATE)
+		t_violation("pinned page private", pfn);
+	if (!snp_page_pins(pfn))
+		t_violation("pinned page shows no pin", pfn);
+	if (copy_from_kernel_nofault(&v, addr, sizeof(v)))
+		t_violation("pinned page not readable", pfn);
+	if (copy_to_kernel_nofault(addr + sizeof(u64), &tag, sizeof(tag)))
+		t_violation("pinned page not writable", pfn);
+}
+
+static int t_pinner(void *arg)
+{
+	struct rnd_state rnd;
+	unsigned long pfn, nr, i;
+	u32 tag = (uintptr_t)arg;
+	u32 *p;
+	int ret;
+
+	prandom_seed_state(&rnd, get_random_u64());
+	while (!kthread_should_stop()) {
+		t_pick(&rnd, 0, nr_pages, &pfn, &nr);
+
+		if (prandom_u32_state(&rnd) & 1) {
+			/* A short-term mapping: snp_kmap_local_pfn(). */
+			p = snp_kmap_local_pfn(pfn);
+			if (IS_ERR(p)) {
+				t_inc(T_KMAP_FAIL);
+			} else {
+				t_check_pinned(pfn, tag);
+				WRITE_ONCE(p[4], tag);
+				if (hold_us)
+					udelay(prandom_u32_state(&rnd) % hold_us);
+				snp_kunmap_local(p, pfn);
+				t_inc(T_KMAP_OK);
+			}
+		} else {
+			/* A longer pin of a range, as the VMM ABI takes. */
+			ret = snp_pin_shared(pfn, nr);
+			switch (ret) {
+			case 0:
+				t_inc(T_PIN_OK);
+				for (i = 0; i < nr; i++)
+					t_check_pinned(pfn + i, tag);
+				if (hold_us)
+					usleep_range(1, hold_us);
+				for (i = 0; i < nr; i++)
+					t_check_pinned(pfn + i, tag);
+				snp_unpin_shared(pfn, nr);
+				break;
+			case -EAGAIN:
+				t_inc(T_PIN_EAGAIN);
+				break;
+			case -EPERM:
+				t_inc(T_PIN_EPERM);
+				break;
+			default:
+				t_inc(T_PIN_OTHER);
+				pr_err("unexpected pin error %d\n", ret);
+				break;
+			}
+		}
+		cond_resched();
+	}
+	return 0;
+}
+
+static void t_count_convert_error(int ret)
+{
+	switch (ret) {
+	case -EBUSY:
+		t_inc(T_CONV_EBUSY);
+		break;
+	default:
+		/* Nobody else converts this converter's pages. */
+		t_inc(T_CONV_OTHER);
+		pr_err("unexpected conversion error %d\n", ret);
+		break;
+	}
+}
+
+/*
+ * Each converter owns a slice of the pages, so that what it made private
+ * stays private until it makes it shared again; pinners roam everywhere.
+ */
+static int t_converter(void *arg)
+{
+	bool unmaps = snp_backend_sw_unmaps_direct_map();
+	unsigned long slice = nr_pages / nr_converters;
+	unsigned long first = (uintptr_t)arg * slice;
+	struct rnd_state rnd;
+	unsigned long pfn, nr, i;
+	unsigned int flags;
+	u64 v;
+	int ret;
+
+	prandom_seed_state(&rnd, get_random_u64());
+	while (!kthread_should_stop()) {
+		t_pick(&rnd, first, slice, &pfn, &nr);
+		flags = prandom_u32_state(&rnd) % 100 < nowait_pct ?
+			SNP_CONVERT_NOWAIT : 0;
+
+		ret = snp_make_private(pfn, nr, flags);
+		if (ret) {
+			t_count_convert_error(ret);
+			goto next;
+		}
+		t_inc(T_PRIVATE_OK);
+		for (i = 0; i < nr; i++) {
+			if (snp_page_pins(pfn + i))
+				t_violation("private page holds a pin", pfn + i);
+			if (snp_page_state(pfn + i) != SNP_PAGE_PRIVATE)
+				t_violation("converted page not private", pfn + i);
+			if (unmaps &&
+			    !copy_from_kernel_nofault(&v,
+						      page_address(pfn_to_page(pfn + i)),
+						      sizeof(v)))
+				t_violation("private page still in the direct map",
+					    pfn + i);
+		}
+		if (hold_us)
+			usleep_range(1, hold_us);
+
+		/* Private pages hold no pins: this cannot fail. */
+		ret = snp_make_shared(pfn, nr, flags);
+		if (ret) {
+			pr_err("make_shared of an unpinned private range: %d\n", ret);
+			t_violation("cannot make own private range shared", pfn);
+		} else {
+			t_inc(T_SHARED_OK);
+		}
+next:
+		cond_resched();
+	}
+	return 0;
+}
+
+/* After the threads stopped: everything shared again, no pin left. */
+static void t_final_sweep(void)
+{
+	unsigned long i, pfn;
+	int ret;
+
+	for (i = 0; i < nr_pages; i++) {
+		pfn = base_pfn + i;
+		if (snp_page_state(pfn) == SNP_PAGE_PRIVATE) {
+			ret = snp_make_shared(pfn, 1, SNP_CONVERT_NOWAIT);
+			if (ret)
+				t_violation("cannot make page shared at the end", pfn);
+		}
+		if (snp_page_state(pfn) != SNP_PAGE_SHARED)
+			t_violation("page not shared at the end", pfn);
+		if (snp_page_pins(pfn))
+			t_violation("pin leaked", pfn);
+	}
+}
+
+static void t_report(const char *when)
+{
+	char *buf = kzalloc(512, GFP_KERNEL);
+	int i, len = 0;
+
+	if (!buf)
+		return;
+	for (i = 0; i < T_NR; i++)
+		len += scnprintf(buf + len, 512 - len, " %s=%ld", t_names[i],
+				 atomic_long_read(&t_count[i]));
+	pr_info("%s:%s\n", when, buf);
+	kfree(buf);
+}
+
+static void t_stop_threads(void)
+{
+	int i;
+
+	for (i = 0; i < nr_threads; i++) {
+		if (!IS_ERR_OR_NULL(threads[i]))
+			kthread_stop(threads[i]);
+		threads[i] = NULL;
+	}
+}
+
+static int t_supervisor(void *arg)
+{
+	unsigned long end = jiffies + duration * HZ;
+	long ops, violations;
+
+	while (time_before(jiffies, end) && !kthread_should_stop()) {
+		schedule_timeout_interruptible(min_t(long, 10 * HZ,
+						     end - jiffies));
+		t_report("progress");
+	}
+	t_stop_threads();
+	t_final_sweep();
+
+	ops = atomic_long_read(&t_count[T_PIN_OK]) +
+	      atomic_long_read(&t_count[T_KMAP_OK]) +
+	      atomic_long_read(&t_count[T_PRIVATE_OK]) +
+	      atomic_long_read(&t_count[T_SHARED_OK]);
+	violations = atomic_long_read(&t_count[T_VIOLATIONS]) +
+		     atomic_long_read(&t_count[T_PIN_OTHER]) +
+		     atomic_long_read(&t_count[T_CONV_OTHER]);
+	snprintf(result, sizeof(result),
+		 "%s ops=%ld violations=%ld pinners=%d converters=%d pages=%lu duration=%us",
+		 violations || !ops ? "FAILURE" : "SUCCESS", ops, violations,
+		 nr_pinners, nr_converters, nr_pages, duration);
+	t_report("end");
+	pr_info("%s\n", result);
+
+	/* Wait for module exit (or forever, built in). */
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(HZ);
+	return 0;
+}
+
+static int __init snp_page_lock_torture_init(void)
+{
+	struct page *page;
+	int i, ret;
+
+	if (IS_BUILTIN(CONFIG_SNP_PAGE_LOCK_TORTURE) && !run)
+		return 0;
+	if (!snp_page_lock_is_enabled()) {
+		pr_err("the page lock is off (snp_page_lock=off)\n");
+		return -EOPNOTSUPP;
+	}
+	if (nr_pinners < 0)
+		nr_pinners = 2 * num_online_cpus();
+	if (nr_pinners < 0 || nr_converters < 0 || !max_range ||
+	    order > MAX_PAGE_ORDER || nowait_pct > 100 ||
+	    nr_converters > (1 << order))
+		return -EINVAL;
+
+	page = alloc_pages(GFP_KERNEL | __GFP_ZERO, order);
+	if (!page)
+		return -ENOMEM;
+	base_pfn = page_to_pfn(page);
+	nr_pages = 1UL << order;
+
+	nr_threads = nr_pinners + nr_converters;
+	threads = kcalloc(nr_threads, sizeof(*threads), GFP_KERNEL);
+	if (!threads) {
+		ret = -ENOMEM;
+		goto free_pages;
+	}
+	for (i = 0; i < nr_threads; i++) {
+		if (i < nr_pinners)
+			threads[i] = kthread_run(t_pinner, (void *)(uintptr_t)i,
+						 "snp_torture_pin/%d", i);
+		else
+			threads[i] = kthread_run(t_converter,
+						 (void *)(uintptr_t)(i - nr_pinners),
+						 "snp_torture_conv/%d",
+						 i - nr_pinners);
+		if (IS_ERR(threads[i])) {
+			ret = PTR_ERR(threads[i]);
+			goto stop_threads;
+		}
+	}
+
+	pr_info("start: pinners=%d converters=%d pages=%lu max_range=%u duration=%us hold_us=%u nowait_pct=%u backend=%s\n",
+		nr_pinners, nr_converters, nr_pages, max_range, duration,
+		hold_us, nowait_pct, snp_page_lock_backend_name());
+	supervisor = kthread_run(t_supervisor, NULL, "snp_torture");
+	if (IS_ERR(supervisor)) {
+		ret = PTR_ERR(supervisor);
+		supervisor = NULL;
+		goto stop_threads;
+	}
+	return 0;
+
+stop_threads:
+	t_stop_threads();
+	t_final_sweep();
+	kfree(threads);
+	threads = NULL;
+free_pages:
+	__free_pages(page, order);
+	return ret;
+}
+module_init(snp_page_lock_torture_init);
+
+static void __exit snp_page_lock_torture_exit(void)
+{
+	if (!supervisor)
+		return;
+	kthread_stop(supervisor);
+	t_stop_threads();
+	kfree(threads);
+	if (!atomic_long_read(&t_count[T_VIOLATIONS]))
+		__free_pages(pfn_to_page(base_pfn), order);
+}
+module_exit(snp_page_lock_torture_exit);
+
+MODULE_DESCRIPTION("Torture test for the SNP page lock");
+MODULE_LICENSE("GPL");
