@@ -30,23 +30,25 @@ KMAKE=(make -s -C "$SRC" O="$OUT" ARCH=x86_64 -j"$JOBS")
 sum=$(cat "${FRAGS[@]}" "$ROOT/scripts/build-x86.sh" | sha1sum | cut -d' ' -f1)
 if [ ! -f "$OUT/.config" ] || [ "$(cat "$OUT/.fragments.sha" 2>/dev/null)" != "$sum" ]; then
 	log "configuring $OUT: tinyconfig + ${FRAGS[*]##*/}"
+	rm -f "$OUT/.fragments.sha"
 	"${KMAKE[@]}" tinyconfig >/dev/null
 	(cd "$OUT" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$OUT" \
 		"$OUT/.config" "${FRAGS[@]}" >/dev/null)
-	"${KMAKE[@]}" olddefconfig >/dev/null
-	bad=0
-	while IFS= read -r line; do
-		case "$line" in
-		CONFIG_*=*)
-			grep -qxF "$line" "$OUT/.config" || {
-				echo "config: $line requested, got: $(grep "^${line%%=*}=" "$OUT/.config" || echo 'not set')" >&2
-				bad=1
-			} ;;
-		esac
-	done < <(cat "${FRAGS[@]}")
-	[ $bad -eq 0 ] || die "config fragments not satisfied (missing dependency?)"
-	echo "$sum" > "$OUT/.fragments.sha"
 fi
+# New Kconfig symbols in the overlay take their defaults, never a prompt.
+"${KMAKE[@]}" olddefconfig >/dev/null
+bad=0
+while IFS= read -r line; do
+	case "$line" in
+	CONFIG_*=*)
+		grep -qxF "$line" "$OUT/.config" || {
+			echo "config: $line requested, got: $(grep "^${line%%=*}=" "$OUT/.config" || echo 'not set')" >&2
+			bad=1
+		} ;;
+	esac
+done < <(cat "${FRAGS[@]}")
+[ $bad -eq 0 ] || die "config fragments not satisfied (missing dependency?)"
+echo "$sum" > "$OUT/.fragments.sha"
 
 log "building $OUT"
 "${KMAKE[@]}" bzImage
