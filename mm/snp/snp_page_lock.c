@@ -558,15 +558,33 @@ static int snp_mark_one(struct snp_page_ext *spe, enum snp_page_state to,
 	return 0;
 }
 
-/* Undo phase 1: the pages get back the state they had before begin. */
-static void snp_unmark_range(unsigned long pfn, unsigned long nr_pages)
+/*
+ * The pages of one conversion: a pfn range, or an array of distinct pfns
+ * (e.g. the pages of a file, which need not be contiguous). Both are
+ * converted the same way: all pages are marked before any wait.
+ */
+struct snp_pfn_set {
+	const unsigned long *pfns;	/* NULL: the range [base, base + nr) */
+	unsigned long base;
+	unsigned long nr;
+};
+
+static unsigned long snp_set_pfn(const struct snp_pfn_set *set,
+				 unsigned long i)
+{
+	return set->pfns ? set->pfns[i] : set->base + i;
+}
+
+/* Undo phase 1 on pages [from, to) of @set: back to their state before. */
+static void snp_unmark(const struct snp_pfn_set *set, unsigned long from,
+		       unsigned long to)
 {
 	struct snp_ext_iter it = { };
 	struct snp_page_ext *spe;
 	unsigned long i;
 
-	for (i = 0; i < nr_pages; i++) {
-		spe = snp_iter_get(&it, pfn + i);
+	for (i = from; i < to; i++) {
+		spe = snp_iter_get(&it, snp_set_pfn(set, i));
 		if (spe)
 			atomic_andnot(SNP_PS_CONVERTING | SNP_PS_WAITER,
 				      &spe->state);
@@ -624,6 +642,98 @@ static int snp_wait_drained(unsigned long pfn, long *timeout)
 	return ret;
 }
 
+/*
+ * Phase one for a set of pages; on error *@bad_idx is the index of the
+ * failing page in @set.
+ */
+static int __snp_convert_begin(const struct snp_pfn_set *set,
+			       enum snp_page_state to, unsigned int flags,
+			       unsigned int timeout_ms, unsigned long *bad_idx)
+{
+	unsigned long i, nr_pages = set->nr, first_pinned = set->nr;
+	unsigned long pfn = snp_set_pfn(set, 0);
+	struct snp_ext_iter it = { };
+	struct snp_page_ext *spe;
+	unsigned int pins;
+	long timeout;
+	int ret = 0;
+
+	might_sleep();
+
+	i = 0;
+	if ((flags & ~SNP_CONVERT_NOWAIT) ||
+	    (to != SNP_PAGE_PRIVATE && to != SNP_PAGE_SHARED)) {
+		ret = -EINVAL;
+		goto fail;
+	}
+
+	trace_snp_convert_begin(pfn, nr_pages, to, flags);
+
+	/* Any wait for pins, even one that ends at once, follows the rules. */
+	if (to == SNP_PAGE_PRIVATE && !(flags & SNP_CONVERT_NOWAIT))
+		snp_pin_map_wait();
+
+	/* Phase 1: block new pins. */
+	for (i = 0; i < nr_pages; i++) {
+		spe = snp_iter_get(&it, snp_set_pfn(set, i));
+		if (!spe) {
+			ret = -EINVAL;
+			break;
+		}
+		ret = snp_mark_one(spe, to, &pins);
+		if (ret)
+			break;
+		if (pins && first_pinned == nr_pages)
+			first_pinned = i;
+	}
+	snp_iter_put(&it);
+
+	if (ret) {
+		snp_unmark(set, 0, i);
+		snp_stat_add(ret == -EAGAIN ? SNP_STAT_CONVERT_EAGAIN :
+			     SNP_STAT_CONVERT_EINVAL, 1);
+		trace_snp_convert_abort(pfn, nr_pages, to, ret);
+		goto fail;
+	}
+
+	if (first_pinned == nr_pages)
+		return 0;
+
+	/* Phase 2: wait for the pins to drain. */
+	i = first_pinned;
+	if (flags & SNP_CONVERT_NOWAIT) {
+		snp_stat_add(SNP_STAT_CONVERT_EBUSY, 1);
+		ret = -EBUSY;
+		goto abort;
+	}
+
+	timeout = msecs_to_jiffies(timeout_ms ?: READ_ONCE(convert_timeout_ms));
+	for (; i < nr_pages; i++) {
+		spe = snp_iter_get(&it, snp_set_pfn(set, i));
+		if (!spe || !(atomic_read(&spe->state) & SNP_PS_PINS_MASK))
+			continue;
+		snp_iter_put(&it);
+		ret = snp_wait_drained(snp_set_pfn(set, i), &timeout);
+		if (ret)
+			break;
+	}
+	snp_iter_put(&it);
+
+	if (!ret) {
+		/* Order the backend's work after the last pin holder's. */
+		smp_mb();
+		return 0;
+	}
+
+abort:
+	snp_unmark(set, 0, nr_pages);
+	snp_stat_add(SNP_STAT_ABORTS, 1);
+	trace_snp_convert_abort(pfn, nr_pages, to, ret);
+fail:
+	*bad_idx = i;
+	return ret;
+}
+
 /**
  * snp_convert_begin() - phase one of a conversion
  * @pfn: first page frame number
@@ -647,100 +757,60 @@ int snp_convert_begin(unsigned long pfn, unsigned long nr_pages,
 		      enum snp_page_state to, unsigned int flags,
 		      unsigned int timeout_ms, unsigned long *bad_pfn)
 {
-	unsigned long i, first_pinned = nr_pages;
-	struct snp_ext_iter it = { };
-	struct snp_page_ext *spe;
-	unsigned int pins;
-	long timeout;
-	int ret = 0;
-
-	might_sleep();
+	struct snp_pfn_set set = { .base = pfn, .nr = nr_pages };
+	unsigned long idx = 0;
+	int ret = -EINVAL;
 
 	if (!snp_page_lock_is_enabled())
 		return -EOPNOTSUPP;
-
-	i = 0;
-	if (!snp_range_ok(pfn, nr_pages) || (flags & ~SNP_CONVERT_NOWAIT) ||
-	    (to != SNP_PAGE_PRIVATE && to != SNP_PAGE_SHARED)) {
-		ret = -EINVAL;
-		goto fail;
-	}
-
-	trace_snp_convert_begin(pfn, nr_pages, to, flags);
-
-	/* Any wait for pins, even one that ends at once, follows the rules. */
-	if (to == SNP_PAGE_PRIVATE && !(flags & SNP_CONVERT_NOWAIT))
-		snp_pin_map_wait();
-
-	/* Phase 1: block new pins. */
-	for (i = 0; i < nr_pages; i++) {
-		spe = snp_iter_get(&it, pfn + i);
-		if (!spe) {
-			ret = -EINVAL;
-			break;
-		}
-		ret = snp_mark_one(spe, to, &pins);
-		if (ret)
-			break;
-		if (pins && first_pinned == nr_pages)
-			first_pinned = i;
-	}
-	snp_iter_put(&it);
-
-	if (ret) {
-		snp_unmark_range(pfn, i);
-		snp_stat_add(ret == -EAGAIN ? SNP_STAT_CONVERT_EAGAIN :
-			     SNP_STAT_CONVERT_EINVAL, 1);
-		trace_snp_convert_abort(pfn, nr_pages, to, ret);
-		goto fail;
-	}
-
-	if (first_pinned == nr_pages)
-		return 0;
-
-	/* Phase 2: wait for the pins to drain. */
-	i = first_pinned;
-	if (flags & SNP_CONVERT_NOWAIT) {
-		snp_stat_add(SNP_STAT_CONVERT_EBUSY, 1);
-		ret = -EBUSY;
-		goto abort;
-	}
-
-	timeout = msecs_to_jiffies(timeout_ms ?: READ_ONCE(convert_timeout_ms));
-	for (; i < nr_pages; i++) {
-		spe = snp_iter_get(&it, pfn + i);
-		if (!spe || !(atomic_read(&spe->state) & SNP_PS_PINS_MASK))
-			continue;
-		snp_iter_put(&it);
-		ret = snp_wait_drained(pfn + i, &timeout);
-		if (ret)
-			break;
-	}
-	snp_iter_put(&it);
-
-	if (!ret) {
-		/* Order the backend's work after the last pin holder's. */
-		smp_mb();
-		return 0;
-	}
-
-abort:
-	snp_unmark_range(pfn, nr_pages);
-	snp_stat_add(SNP_STAT_ABORTS, 1);
-	trace_snp_convert_abort(pfn, nr_pages, to, ret);
-fail:
-	if (bad_pfn)
-		*bad_pfn = pfn + i;
+	if (snp_range_ok(pfn, nr_pages))
+		ret = __snp_convert_begin(&set, to, flags, timeout_ms, &idx);
+	if (ret && bad_pfn)
+		*bad_pfn = pfn + idx;
 	return ret;
 }
 EXPORT_SYMBOL_GPL(snp_convert_begin);
+
+/**
+ * snp_convert_begin_pfns() - phase one of a conversion of scattered pages
+ * @pfns: the pages, distinct page frame numbers
+ * @nr: number of entries in @pfns
+ * @to: %SNP_PAGE_PRIVATE or %SNP_PAGE_SHARED
+ * @flags: 0 or %SNP_CONVERT_NOWAIT
+ * @timeout_ms: how long to wait for pins in total; 0: the module parameter
+ * @bad_idx: if not NULL, receives the index in @pfns of the failing page
+ *
+ * As snp_convert_begin(), for pages that need not be contiguous (the pages
+ * of a file): every page is marked CONVERTING before the first wait, so no
+ * page of the set can gain a pin while the converter waits for another.
+ * Finish with snp_convert_end_pfns().
+ *
+ * Return: as snp_convert_begin().
+ */
+int snp_convert_begin_pfns(const unsigned long *pfns, unsigned long nr,
+			   enum snp_page_state to, unsigned int flags,
+			   unsigned int timeout_ms, unsigned long *bad_idx)
+{
+	struct snp_pfn_set set = { .pfns = pfns, .nr = nr };
+	unsigned long idx = 0;
+	int ret = -EINVAL;
+
+	if (!snp_page_lock_is_enabled())
+		return -EOPNOTSUPP;
+	if (pfns && nr)
+		ret = __snp_convert_begin(&set, to, flags, timeout_ms, &idx);
+	if (ret && bad_idx)
+		*bad_idx = idx;
+	return ret;
+}
+EXPORT_SYMBOL_GPL(snp_convert_begin_pfns);
 
 /*
  * Leave the CONVERTING state: commit to @to, or restore the old state.
  * Phase 1 guarantees that no page holds a pin here.
  */
-static void snp_finish_range(unsigned long pfn, unsigned long nr_pages,
-			     enum snp_page_state to, bool commit)
+static void snp_finish(const struct snp_pfn_set *set, unsigned long from,
+		       unsigned long end, enum snp_page_state to, bool commit)
 {
 	struct snp_ext_iter it = { };
 	struct snp_page_ext *spe;
@@ -748,8 +818,8 @@ static void snp_finish_range(unsigned long pfn, unsigned long nr_pages,
 	int old;
 	u32 new;
 
-	for (i = 0; i < nr_pages; i++) {
-		spe = snp_iter_get(&it, pfn + i);
+	for (i = from; i < end; i++) {
+		spe = snp_iter_get(&it, snp_set_pfn(set, i));
 		if (!spe)
 			continue;
 		old = atomic_read(&spe->state);
@@ -764,6 +834,64 @@ static void snp_finish_range(unsigned long pfn, unsigned long nr_pages,
 		} while (!atomic_try_cmpxchg_release(&spe->state, &old, new));
 	}
 	snp_iter_put(&it);
+}
+
+static int __snp_convert_end(const struct snp_pfn_set *set,
+			     enum snp_page_state to, bool commit)
+{
+	unsigned long i, j, nr_pages = set->nr, pfn = snp_set_pfn(set, 0);
+	int (*apply)(unsigned long pfn);
+	int (*undo)(unsigned long pfn);
+	int ret = 0;
+
+	if (WARN_ON_ONCE(to != SNP_PAGE_PRIVATE && to != SNP_PAGE_SHARED))
+		return -EINVAL;
+
+	if (!commit) {
+		snp_finish(set, 0, nr_pages, to, false);
+		snp_stat_add(SNP_STAT_ABORTS, 1);
+		trace_snp_convert_abort(pfn, nr_pages, to, 0);
+		return 0;
+	}
+
+	might_sleep();
+	if (to == SNP_PAGE_PRIVATE) {
+		apply = snp_backend->make_private;
+		undo = snp_backend->make_shared;
+	} else {
+		apply = snp_backend->make_shared;
+		undo = snp_backend->make_private;
+	}
+
+	for (i = 0; i < nr_pages; i++) {
+		ret = apply(snp_set_pfn(set, i));
+		if (ret)
+			break;
+	}
+
+	if (!ret) {
+		snp_finish(set, 0, nr_pages, to, true);
+		snp_stat_add(to == SNP_PAGE_PRIVATE ? SNP_STAT_TO_PRIVATE :
+			     SNP_STAT_TO_SHARED, nr_pages);
+		trace_snp_convert_end(pfn, nr_pages, to, 0);
+		return 0;
+	}
+
+	snp_stat_add(SNP_STAT_BACKEND_ERRORS, 1);
+	pr_err_ratelimited("%s backend failed on pfn %#lx: %d\n",
+			   snp_backend->name, snp_set_pfn(set, i), ret);
+	for (j = 0; j < i; j++) {
+		bool stuck = undo(snp_set_pfn(set, j)) != 0;
+
+		if (stuck)
+			pr_err_ratelimited("pfn %#lx cannot be rolled back\n",
+					   snp_set_pfn(set, j));
+		snp_finish(set, j, j + 1, to, stuck);
+	}
+	snp_finish(set, i, nr_pages, to, false);
+	snp_stat_add(SNP_STAT_ABORTS, 1);
+	trace_snp_convert_abort(pfn, nr_pages, to, ret);
+	return ret;
 }
 
 /**
@@ -784,62 +912,35 @@ static void snp_finish_range(unsigned long pfn, unsigned long nr_pages,
 int snp_convert_end(unsigned long pfn, unsigned long nr_pages,
 		    enum snp_page_state to, bool commit)
 {
-	int (*apply)(unsigned long pfn);
-	int (*undo)(unsigned long pfn);
-	unsigned long i, j;
-	int ret = 0;
+	struct snp_pfn_set set = { .base = pfn, .nr = nr_pages };
 
-	if (WARN_ON_ONCE(!snp_range_ok(pfn, nr_pages) ||
-			 (to != SNP_PAGE_PRIVATE && to != SNP_PAGE_SHARED)))
+	if (WARN_ON_ONCE(!snp_range_ok(pfn, nr_pages)))
 		return -EINVAL;
-
-	if (!commit) {
-		snp_finish_range(pfn, nr_pages, to, false);
-		snp_stat_add(SNP_STAT_ABORTS, 1);
-		trace_snp_convert_abort(pfn, nr_pages, to, 0);
-		return 0;
-	}
-
-	might_sleep();
-	if (to == SNP_PAGE_PRIVATE) {
-		apply = snp_backend->make_private;
-		undo = snp_backend->make_shared;
-	} else {
-		apply = snp_backend->make_shared;
-		undo = snp_backend->make_private;
-	}
-
-	for (i = 0; i < nr_pages; i++) {
-		ret = apply(pfn + i);
-		if (ret)
-			break;
-	}
-
-	if (!ret) {
-		snp_finish_range(pfn, nr_pages, to, true);
-		snp_stat_add(to == SNP_PAGE_PRIVATE ? SNP_STAT_TO_PRIVATE :
-			     SNP_STAT_TO_SHARED, nr_pages);
-		trace_snp_convert_end(pfn, nr_pages, to, 0);
-		return 0;
-	}
-
-	snp_stat_add(SNP_STAT_BACKEND_ERRORS, 1);
-	pr_err_ratelimited("%s backend failed on pfn %#lx: %d\n",
-			   snp_backend->name, pfn + i, ret);
-	for (j = 0; j < i; j++) {
-		bool stuck = undo(pfn + j) != 0;
-
-		if (stuck)
-			pr_err_ratelimited("pfn %#lx cannot be rolled back\n",
-					   pfn + j);
-		snp_finish_range(pfn + j, 1, to, stuck);
-	}
-	snp_finish_range(pfn + i, nr_pages - i, to, false);
-	snp_stat_add(SNP_STAT_ABORTS, 1);
-	trace_snp_convert_abort(pfn, nr_pages, to, ret);
-	return ret;
+	return __snp_convert_end(&set, to, commit);
 }
 EXPORT_SYMBOL_GPL(snp_convert_end);
+
+/**
+ * snp_convert_end_pfns() - phase two of a conversion of scattered pages
+ * @pfns: as passed to snp_convert_begin_pfns()
+ * @nr: as passed to snp_convert_begin_pfns()
+ * @to: as passed to snp_convert_begin_pfns()
+ * @commit: true to convert in the backend and commit, false to abort
+ *
+ * As snp_convert_end(), for a set begun with snp_convert_begin_pfns().
+ *
+ * Return: as snp_convert_end().
+ */
+int snp_convert_end_pfns(const unsigned long *pfns, unsigned long nr,
+			 enum snp_page_state to, bool commit)
+{
+	struct snp_pfn_set set = { .pfns = pfns, .nr = nr };
+
+	if (WARN_ON_ONCE(!pfns || !nr))
+		return -EINVAL;
+	return __snp_convert_end(&set, to, commit);
+}
+EXPORT_SYMBOL_GPL(snp_convert_end_pfns);
 
 static int snp_convert(unsigned long pfn, unsigned long nr_pages,
 		       enum snp_page_state to, unsigned int flags)

@@ -139,6 +139,17 @@ int snp_convert_begin(unsigned long pfn, unsigned long nr_pages,
 int snp_convert_end(unsigned long pfn, unsigned long nr_pages,
 		    enum snp_page_state to, bool commit);
 
+/*
+ * The same for distinct pages that need not be contiguous (the pages of a
+ * file): every page is marked before the first wait. @bad_idx gets the
+ * index in @pfns of the failing page.
+ */
+int snp_convert_begin_pfns(const unsigned long *pfns, unsigned long nr,
+			   enum snp_page_state to, unsigned int flags,
+			   unsigned int timeout_ms, unsigned long *bad_idx);
+int snp_convert_end_pfns(const unsigned long *pfns, unsigned long nr,
+			 enum snp_page_state to, bool commit);
+
 /* For the KUnit tests only. */
 u32 snp_page_lock_test_state_word(unsigned long pfn);
 int snp_page_lock_test_add_pins(unsigned long pfn, int delta);

@@ -479,6 +479,79 @@ static void snp_test_converting_blocks_new_pins(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_PRIVATE);
 }
 
+/* Thread body: convert the scattered pages in t->arg to private. */
+static int snp_test_convert_pfns_fn(struct snp_test_thread *t)
+{
+	const unsigned long *pfns = t->arg;
+	int ret;
+
+	ret = snp_convert_begin_pfns(pfns, t->nr_pages, SNP_PAGE_PRIVATE, 0,
+				     t->timeout_ms, NULL);
+	if (ret)
+		return ret;
+	return snp_convert_end_pfns(pfns, t->nr_pages, SNP_PAGE_PRIVATE, true);
+}
+
+/*
+ * G2/G3 for scattered pages: every page is marked before the first wait,
+ * so a page the converter is not waiting on yet cannot gain a pin; NOWAIT
+ * and errors are all-or-nothing and name the failing page.
+ */
+static void snp_test_convert_pfns(struct kunit *test)
+{
+	unsigned long *pfns = kunit_kcalloc(test, 3, sizeof(*pfns), GFP_KERNEL);
+	unsigned long base = snp_test_alloc(test, 3);
+	struct snp_test_thread *t;
+	unsigned long idx = ~0UL;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, pfns);
+	/* Not contiguous, not ascending; the last two pages are pinned. */
+	pfns[0] = base + 6;
+	pfns[1] = base + 1;
+	pfns[2] = base + 3;
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfns[1], 1), 0);
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfns[2], 1), 0);
+
+	KUNIT_EXPECT_EQ(test, snp_convert_begin_pfns(pfns, 3, SNP_PAGE_PRIVATE,
+						     SNP_CONVERT_NOWAIT, 0,
+						     &idx), -EBUSY);
+	KUNIT_EXPECT_EQ(test, idx, 1UL);
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, snp_test_word(pfns[i]), i ? 1U : 0U);
+	KUNIT_EXPECT_EQ(test, snp_convert_begin_pfns(pfns, 0, SNP_PAGE_PRIVATE,
+						     0, 0, NULL), -EINVAL);
+
+	t = snp_test_thread_start(test, snp_test_convert_pfns_fn, 0, 3, pfns);
+	KUNIT_ASSERT_TRUE(test, snp_test_wait_for_waiter(pfns[1]));
+	/*
+	 * Waiting on pfns[1]: pfns[2], pinned too and waited on only later,
+	 * must not gain pins meanwhile (the 2021 design's flaw).
+	 */
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfns[2], 1), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfns[2]), 1U);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfns[0], 1), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, snp_page_state(base + 2), SNP_PAGE_SHARED);
+
+	snp_unpin_shared(pfns[1], 1);
+	/* The converter moves on to pfns[2] and keeps waiting. */
+	msleep(20);
+	KUNIT_EXPECT_FALSE(test, completion_done(&t->done));
+	snp_unpin_shared(pfns[2], 1);
+	KUNIT_EXPECT_TRUE(test, snp_test_thread_join(t, SNP_TEST_POLL_MS));
+	KUNIT_EXPECT_EQ(test, t->ret, 0);
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, snp_test_word(pfns[i]), (u32)SNP_PS_PRIVATE);
+	KUNIT_EXPECT_EQ(test, snp_test_word(base), 0U);
+
+	KUNIT_ASSERT_EQ(test, snp_convert_begin_pfns(pfns, 3, SNP_PAGE_SHARED,
+						     0, 0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, snp_convert_end_pfns(pfns, 3, SNP_PAGE_SHARED,
+						   true), 0);
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, snp_test_word(pfns[i]), 0U);
+}
+
 /* A fatal signal ends the wait with -EINTR and nothing changed. */
 static void snp_test_convert_killed(struct kunit *test)
 {
@@ -851,6 +924,7 @@ static struct kunit_case snp_page_lock_cases[] = {
 	KUNIT_CASE(snp_test_convert_timeout),
 	KUNIT_CASE(snp_test_abort_restores),
 	KUNIT_CASE(snp_test_converting_blocks_new_pins),
+	KUNIT_CASE(snp_test_convert_pfns),
 	KUNIT_CASE(snp_test_convert_killed),
 	KUNIT_CASE(snp_test_wait_notifier),
 	KUNIT_CASE(snp_test_pin_saturation),
