@@ -1,0 +1,839 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/snp_page_lock: the VMM interface of the SNP page lock.
+ *
+ * A VMM that does I/O on guest-shared pages pins them shared through an open
+ * file of this device (PIN), drops its pins when done (UNPIN), and learns
+ * through poll() (EPOLLPRI) that a converter waits for one of its pages.
+ * Pins belong to the open file and are counted per pfn; the last close drops
+ * them all. See Documentation/userspace-api/snp_page_lock.rst.
+ *
+ * Locking: snp_pl_file.lock serialises PIN/UNPIN/QUERY of one file and is
+ * taken before the mmap lock; the xa_lock of snp_pl_file.pins protects the
+ * WAITED marks and nr_waited, and nests inside snp_pl_files_lock, which the
+ * conversion notifier takes (atomic context).
+ */
+
+#define pr_fmt(fmt) "snp_page_lock: " fmt
+
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/init.h>
+#include <linux/list.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/notifier.h>
+#include <linux/overflow.h>
+#include <linux/poll.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/snp_page_lock.h>
+#include <linux/spinlock.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
+#include <uapi/linux/snp_page_lock.h>
+
+#include "snp_page_lock_dev.h"
+#include "snp_page_lock_internal.h"
+
+/* Mark of a pin entry: a converter waits for this pfn's pins to drain. */
+#define SNP_PL_WAITED		XA_MARK_0
+
+/* Pages looked up per mmap lock hold by QUERY. */
+#define SNP_PL_QUERY_CHUNK	512
+
+/* PIN retries GUP on a test pool page that changed state under it. */
+#define SNP_PL_GUP_RETRIES	3
+
+/**
+ * struct snp_pl_file - one open file of /dev/snp_page_lock
+ * @pins: pfn -> xa_mk_value(number of pins taken through this file)
+ * @lock: serialises PIN, UNPIN and QUERY on @pins
+ * @nr_pinned: sum of the counts in @pins, charged to @mm->pinned_vm
+ * @nr_waited: number of entries of @pins marked %SNP_PL_WAITED (under the
+ *	       xa_lock of @pins)
+ * @mm: the mm charged for the pins (the opener's)
+ * @poll_wait: woken when @nr_waited changes
+ * @node: entry in snp_pl_files
+ * @pool: the test pool of this file, or NULL
+ */
+struct snp_pl_file {
+	struct xarray pins;
+	struct mutex lock;	/* PIN, UNPIN and QUERY of this file */
+	unsigned long nr_pinned;
+	unsigned long nr_waited;
+	struct mm_struct *mm;
+	wait_queue_head_t poll_wait;
+	struct list_head node;
+	struct snp_pl_pool *pool;
+};
+
+/* Every open file, for the conversion notifier. */
+static LIST_HEAD(snp_pl_files);
+static DEFINE_SPINLOCK(snp_pl_files_lock);
+
+/**
+ * struct snp_pl_ucmd - one ioctl call
+ * @pf: the open file
+ * @file: the struct file
+ * @ubuffer: the user's structure
+ * @user_size: its size as given by userspace
+ * @cmd: the kernel copy of the structure
+ */
+struct snp_pl_ucmd {
+	struct snp_pl_file *pf;
+	struct file *file;
+	void __user *ubuffer;
+	u32 user_size;
+	void *cmd;
+};
+
+/* ------------------------------------------------------------------------
+ * Helpers.
+ */
+
+/*
+ * Check a user range: page aligned, not empty, no wrap-around. A range
+ * beyond the user address space cannot be mapped: -EFAULT.
+ */
+static int snp_pl_check_range(u64 addr, u64 len, unsigned long *nr)
+{
+	u64 end;
+
+	if (!len || !PAGE_ALIGNED(addr) || !PAGE_ALIGNED(len) ||
+	    check_add_overflow(addr, len, &end))
+		return -EINVAL;
+	if (end > TASK_SIZE_MAX)
+		return -EFAULT;
+	*nr = len >> PAGE_SHIFT;
+	return 0;
+}
+
+/*
+ * Write the offset (bytes) of the failing page to the user's error_offset
+ * member at @off. user_size >= min_size covers it; if the structure has
+ * become unwritable, the error of the ioctl is still the one reported.
+ */
+static void snp_pl_report(struct snp_pl_ucmd *ucmd, size_t off, u64 val)
+{
+	if (put_user(val, (u64 __user *)(ucmd->ubuffer + off)))
+		pr_debug("cannot write error_offset\n");
+}
+
+/*
+ * Look up the pfns of [@addr, @addr + @nr pages) without faulting anything
+ * in: a test pool page in its pool, any other page through the page tables.
+ * A page that is not present gets SNP_PL_NO_PFN. Returns -EFAULT and the
+ * index in @bad if a page has no VMA.
+ */
+static int snp_pl_resolve(unsigned long addr, unsigned long nr,
+			  unsigned long *pfns, unsigned long *bad)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma = NULL;
+	struct page *page;
+	unsigned long i, va;
+	int ret = 0;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	for (i = 0; i < nr; i++) {
+		va = addr + i * PAGE_SIZE;
+		if (!vma || va >= vma->vm_end) {
+			vma = vma_lookup(mm, va);
+			if (!vma) {
+				*bad = i;
+				ret = -EFAULT;
+				break;
+			}
+		}
+		if (snp_pl_pool_lookup(vma, va, &pfns[i]))
+			continue;
+		if (get_user_page_fast_only(va, 0, &page)) {
+			pfns[i] = page_to_pfn(page);
+			put_page(page);
+		} else {
+			pfns[i] = SNP_PL_NO_PFN;
+		}
+	}
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+/* The QUERY state of a resolved page. */
+static u8 snp_pl_state(struct snp_pl_file *pf, unsigned long pfn)
+{
+	u8 state;
+
+	if (pfn == SNP_PL_NO_PFN)
+		return SNP_PL_STATE_SHARED;
+
+	switch (snp_page_state(pfn)) {
+	case SNP_PAGE_PRIVATE:
+		state = SNP_PL_STATE_PRIVATE;
+		break;
+	case SNP_PAGE_CONVERTING:
+		state = SNP_PL_STATE_CONVERTING;
+		break;
+	default:
+		state = SNP_PL_STATE_SHARED;
+		break;
+	}
+	if (xa_load(&pf->pins, pfn))
+		state |= SNP_PL_STATE_PINNED;
+	return state;
+}
+
+/* The error a page in @state gives to PIN, or 0. */
+static int snp_pl_state_error(u8 state)
+{
+	switch (state & ~SNP_PL_STATE_PINNED) {
+	case SNP_PL_STATE_PRIVATE:
+		return -EPERM;
+	case SNP_PL_STATE_CONVERTING:
+		return -EAGAIN;
+	default:
+		return 0;
+	}
+}
+
+/* Count a PIN refused here as snp_pin_shared() counts its refusals. */
+static void snp_pl_count_refusal(int err)
+{
+	if (err == -EPERM)
+		snp_stat_add(SNP_STAT_PIN_EPERM, 1);
+	else if (err == -EAGAIN)
+		snp_stat_add(SNP_STAT_PIN_EAGAIN, 1);
+}
+
+/* ------------------------------------------------------------------------
+ * Pin tracking and accounting.
+ */
+
+static int snp_pl_charge(struct snp_pl_file *pf, unsigned long nr)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	s64 pinned;
+
+	/* As ib_umem_get(): always counted, limited without CAP_IPC_LOCK. */
+	pinned = atomic64_add_return(nr, &pf->mm->pinned_vm);
+	if ((u64)pinned > limit && !capable(CAP_IPC_LOCK)) {
+		atomic64_sub(nr, &pf->mm->pinned_vm);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void snp_pl_uncharge(struct snp_pl_file *pf, unsigned long nr)
+{
+	atomic64_sub(nr, &pf->mm->pinned_vm);
+}
+
+/*
+ * Drop one count of @pfn from @pf->pins; erase the entry when it drops to
+ * zero and @erase is set (else keep a zero-count entry for UNPIN's
+ * two-pass scheme). Never allocates.
+ */
+static void snp_pl_put_pfn(struct snp_pl_file *pf, unsigned long pfn,
+			   bool erase)
+{
+	bool woke = false;
+	unsigned long count;
+	void *entry;
+
+	xa_lock(&pf->pins);
+	entry = xa_load(&pf->pins, pfn);
+	if (WARN_ON_ONCE(!entry))
+		goto out;
+	count = xa_to_value(entry);
+	if (count > 1 || (count == 1 && !erase)) {
+		/* Replaces an existing entry: no allocation, no failure. */
+		__xa_store(&pf->pins, pfn, xa_mk_value(count - 1), GFP_NOWAIT);
+		goto out;
+	}
+	if (xa_get_mark(&pf->pins, pfn, SNP_PL_WAITED)) {
+		WRITE_ONCE(pf->nr_waited, pf->nr_waited - 1);
+		woke = true;
+	}
+	__xa_erase(&pf->pins, pfn);
+out:
+	xa_unlock(&pf->pins);
+	if (woke)
+		wake_up_poll(&pf->poll_wait, EPOLLPRI);
+}
+
+/*
+ * Add one count to the entries of @pages in @pf->pins, all or nothing.
+ * Called before the shared pins are taken, so that the conversion notifier
+ * never misses a pin of this file.
+ */
+static int snp_pl_track(struct snp_pl_file *pf, struct page **pages,
+			unsigned long nr)
+{
+	unsigned long i, pfn, count;
+	void *entry;
+	int ret;
+
+	lockdep_assert_held(&pf->lock);
+	for (i = 0; i < nr; i++) {
+		pfn = page_to_pfn(pages[i]);
+		entry = xa_load(&pf->pins, pfn);
+		count = entry ? xa_to_value(entry) : 0;
+		ret = xa_err(xa_store(&pf->pins, pfn, xa_mk_value(count + 1),
+				      GFP_KERNEL_ACCOUNT));
+		if (ret)
+			goto undo;
+	}
+	return 0;
+
+undo:
+	while (i--)
+		snp_pl_put_pfn(pf, page_to_pfn(pages[i]), true);
+	return ret;
+}
+
+/* ------------------------------------------------------------------------
+ * ioctls.
+ */
+
+/*
+ * Turn a GUP failure on page @va into the ABI's error. A writable test pool
+ * mapping only fails GUP because the pool's fault handler refused a private
+ * page: -EPERM if the page is still private, -EAGAIN if it is converting or
+ * already shared again (the caller retries).
+ */
+static int snp_pl_gup_error(struct snp_pl_file *pf, unsigned long va, int err)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	unsigned long pfn;
+	int ret = err;
+
+	if (err != -EFAULT)
+		return err;
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	vma = vma_lookup(mm, va);
+	if (vma && (vma->vm_flags & VM_WRITE) &&
+	    snp_pl_pool_lookup(vma, va, &pfn) && pfn != SNP_PL_NO_PFN)
+		ret = snp_pl_state_error(snp_pl_state(pf, pfn)) ?: -EAGAIN;
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+/* PIN: first the pages that are known not to be pinnable. */
+static int snp_pl_pin_precheck(struct snp_pl_file *pf, unsigned long addr,
+			       unsigned long nr, unsigned long *bad)
+{
+	unsigned long *pfns, i, done, n;
+	int ret = 0;
+
+	pfns = kmalloc_array(SNP_PL_QUERY_CHUNK, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		return -ENOMEM;
+	for (done = 0; done < nr && !ret; done += n) {
+		n = min_t(unsigned long, nr - done, SNP_PL_QUERY_CHUNK);
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		ret = snp_pl_resolve(addr + done * PAGE_SIZE, n, pfns, bad);
+		if (ret) {
+			*bad += done;
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			ret = snp_pl_state_error(snp_pl_state(pf, pfns[i]));
+			if (ret) {
+				snp_pl_count_refusal(ret);
+				*bad = done + i;
+				break;
+			}
+		}
+		cond_resched();
+	}
+	kfree(pfns);
+	return ret;
+}
+
+static int snp_pl_pin(struct snp_pl_ucmd *ucmd)
+{
+	struct snp_pl_range *cmd = ucmd->cmd;
+	struct snp_pl_file *pf = ucmd->pf;
+	unsigned long addr, nr, got = 0, bad = ULONG_MAX, i;
+	unsigned int retries = 0;
+	struct page **pages;
+	int ret, n;
+
+	if (cmd->flags)
+		return -EINVAL;
+	ret = snp_pl_check_range(cmd->addr, cmd->len, &nr);
+	if (ret)
+		return ret;
+	addr = cmd->addr;
+
+	ret = snp_pl_charge(pf, nr);
+	if (ret)
+		return ret;
+
+	pages = kvmalloc_array(nr, sizeof(*pages),
+			       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!pages) {
+		ret = -ENOMEM;
+		goto out_uncharge;
+	}
+
+	ret = snp_pl_pin_precheck(pf, addr, nr, &bad);
+	if (ret)
+		goto out_free;
+
+	while (got < nr) {
+		n = min_t(unsigned long, nr - got, INT_MAX);
+		ret = pin_user_pages_fast(addr + got * PAGE_SIZE, n,
+					  FOLL_WRITE | FOLL_LONGTERM,
+					  pages + got);
+		if (ret <= 0) {
+			ret = snp_pl_gup_error(pf, addr + got * PAGE_SIZE,
+					       ret ?: -EFAULT);
+			/* A pool page that changed state under GUP. */
+			if (ret == -EAGAIN && ++retries <= SNP_PL_GUP_RETRIES)
+				continue;
+			snp_pl_count_refusal(ret);
+			bad = got;
+			goto out_unpin_user;
+		}
+		got += ret;
+	}
+
+	mutex_lock(&pf->lock);
+	ret = snp_pl_track(pf, pages, nr);
+	if (ret)
+		goto out_unlock;
+	for (i = 0; i < nr; i++) {
+		ret = snp_pin_shared(page_to_pfn(pages[i]), 1);
+		if (ret)
+			goto out_unpin_shared;
+	}
+	pf->nr_pinned += nr;
+	mutex_unlock(&pf->lock);
+	kvfree(pages);
+	return 0;
+
+out_unpin_shared:
+	bad = i;
+	while (i--)
+		snp_unpin_shared(page_to_pfn(pages[i]), 1);
+	for (i = 0; i < nr; i++)
+		snp_pl_put_pfn(pf, page_to_pfn(pages[i]), true);
+out_unlock:
+	mutex_unlock(&pf->lock);
+out_unpin_user:
+	unpin_user_pages(pages, got);
+out_free:
+	kvfree(pages);
+out_uncharge:
+	snp_pl_uncharge(pf, nr);
+	if (bad != ULONG_MAX)
+		snp_pl_report(ucmd, offsetof(struct snp_pl_range, error_offset),
+			      (u64)bad << PAGE_SHIFT);
+	return ret;
+}
+
+static int snp_pl_unpin(struct snp_pl_ucmd *ucmd)
+{
+	struct snp_pl_range *cmd = ucmd->cmd;
+	struct snp_pl_file *pf = ucmd->pf;
+	unsigned long nr, max, i, count, bad = ULONG_MAX;
+	unsigned long *pfns = NULL;
+	void *entry;
+	int ret;
+
+	if (cmd->flags)
+		return -EINVAL;
+	ret = snp_pl_check_range(cmd->addr, cmd->len, &nr);
+	if (ret)
+		return ret;
+
+	mutex_lock(&pf->lock);
+	/*
+	 * Dropping @nr pins fails at the latest at index nr_pinned: no need
+	 * to look further (nor to allocate more).
+	 */
+	max = min(nr, pf->nr_pinned + 1);
+	pfns = kvmalloc_array(max, sizeof(*pfns), GFP_KERNEL | __GFP_NOWARN);
+	if (!pfns) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	ret = snp_pl_resolve(cmd->addr, max, pfns, &bad);
+	if (ret)
+		goto out_unlock;
+
+	/* Pass 1: take the counts, keeping the entries; all or nothing. */
+	for (i = 0; i < max; i++) {
+		entry = pfns[i] == SNP_PL_NO_PFN ? NULL :
+			xa_load(&pf->pins, pfns[i]);
+		count = entry ? xa_to_value(entry) : 0;
+		if (!count) {
+			bad = i;
+			ret = -EINVAL;
+			goto out_undo;
+		}
+		snp_pl_put_pfn(pf, pfns[i], false);
+	}
+
+	/* Pass 2 (max == nr now): drop the emptied entries and the pins. */
+	for (i = 0; i < max; i++) {
+		entry = xa_load(&pf->pins, pfns[i]);
+		if (entry && !xa_to_value(entry))
+			snp_pl_put_pfn(pf, pfns[i], true);
+		snp_unpin_shared(pfns[i], 1);
+		unpin_user_page(pfn_to_page(pfns[i]));
+	}
+	pf->nr_pinned -= nr;
+	snp_pl_uncharge(pf, nr);
+	goto out_unlock;
+
+out_undo:
+	while (i--) {
+		entry = xa_load(&pf->pins, pfns[i]);
+		/* The entry exists: replacing it cannot fail. */
+		xa_store(&pf->pins, pfns[i],
+			 xa_mk_value(xa_to_value(entry) + 1), GFP_NOWAIT);
+	}
+out_unlock:
+	mutex_unlock(&pf->lock);
+	kvfree(pfns);
+	if (ret && bad != ULONG_MAX)
+		snp_pl_report(ucmd, offsetof(struct snp_pl_range, error_offset),
+			      (u64)bad << PAGE_SHIFT);
+	return ret;
+}
+
+static int snp_pl_query(struct snp_pl_ucmd *ucmd)
+{
+	struct snp_pl_query *cmd = ucmd->cmd;
+	struct snp_pl_file *pf = ucmd->pf;
+	u8 __user *ustates = u64_to_user_ptr(cmd->states);
+	unsigned long nr, done, n, i, bad;
+	unsigned long *pfns;
+	u8 *states;
+	int ret;
+
+	if (cmd->flags)
+		return -EINVAL;
+	ret = snp_pl_check_range(cmd->addr, cmd->len, &nr);
+	if (ret)
+		return ret;
+
+	pfns = kmalloc_array(SNP_PL_QUERY_CHUNK, sizeof(*pfns) + 1, GFP_KERNEL);
+	if (!pfns)
+		return -ENOMEM;
+	states = (u8 *)(pfns + SNP_PL_QUERY_CHUNK);
+
+	for (done = 0; done < nr; done += n) {
+		n = min_t(unsigned long, nr - done, SNP_PL_QUERY_CHUNK);
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		mutex_lock(&pf->lock);
+		ret = snp_pl_resolve(cmd->addr + done * PAGE_SIZE, n, pfns,
+				     &bad);
+		if (!ret) {
+			for (i = 0; i < n; i++)
+				states[i] = snp_pl_state(pf, pfns[i]);
+		}
+		mutex_unlock(&pf->lock);
+		if (ret)
+			break;
+		if (copy_to_user(ustates + done, states, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		cond_resched();
+	}
+	kfree(pfns);
+	return ret;
+}
+
+#ifdef CONFIG_SNP_PAGE_LOCK_TEST
+static int snp_pl_test_convert(struct snp_pl_ucmd *ucmd)
+{
+	struct snp_pl_convert *cmd = ucmd->cmd;
+	unsigned long nr;
+	int ret;
+
+	if (cmd->flags & ~SNP_PL_CONVERT_NOWAIT)
+		return -EINVAL;
+	if (cmd->to != SNP_PL_STATE_SHARED && cmd->to != SNP_PL_STATE_PRIVATE)
+		return -EINVAL;
+	ret = snp_pl_check_range(cmd->addr, cmd->len, &nr);
+	if (ret)
+		return ret;
+
+	cmd->error_offset = U64_MAX;
+	ret = snp_pl_pool_convert(ucmd->pf->pool, ucmd->file, cmd, nr);
+	if (ret && cmd->error_offset != U64_MAX)
+		snp_pl_report(ucmd, offsetof(struct snp_pl_convert, error_offset),
+			      cmd->error_offset);
+	return ret;
+}
+#endif
+
+/**
+ * struct snp_pl_ioctl_op - one entry of the ioctl dispatch table
+ * @size: size of the kernel's structure
+ * @min_size: size of the first version of the structure
+ * @ioctl_num: the ioctl number
+ * @admin: needs CAP_SYS_ADMIN (checked before anything else)
+ * @execute: the handler
+ */
+struct snp_pl_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int ioctl_num;
+	bool admin;
+	int (*execute)(struct snp_pl_ucmd *ucmd);
+};
+
+union snp_pl_ucmd_buffer {
+	struct snp_pl_range range;
+	struct snp_pl_query query;
+	struct snp_pl_convert convert;
+};
+
+#define SNP_PL_IOCTL_OP(_ioctl, _fn, _struct, _last, _admin)		\
+	{								\
+		.size = sizeof(_struct) +				\
+			BUILD_BUG_ON_ZERO(sizeof(union snp_pl_ucmd_buffer) < \
+					  sizeof(_struct)),		\
+		.min_size = offsetofend(_struct, _last),		\
+		.ioctl_num = _ioctl,					\
+		.admin = _admin,					\
+		.execute = _fn,						\
+	}
+
+static const struct snp_pl_ioctl_op snp_pl_ioctl_ops[] = {
+	SNP_PL_IOCTL_OP(SNP_PL_IOC_PIN, snp_pl_pin, struct snp_pl_range,
+			error_offset, false),
+	SNP_PL_IOCTL_OP(SNP_PL_IOC_UNPIN, snp_pl_unpin, struct snp_pl_range,
+			error_offset, false),
+	SNP_PL_IOCTL_OP(SNP_PL_IOC_QUERY, snp_pl_query, struct snp_pl_query,
+			states, false),
+#ifdef CONFIG_SNP_PAGE_LOCK_TEST
+	SNP_PL_IOCTL_OP(SNP_PL_IOC_TEST_CONVERT, snp_pl_test_convert,
+			struct snp_pl_convert, error_offset, true),
+#endif
+};
+
+static long snp_pl_ioctl(struct file *file, unsigned int cmd,
+			 unsigned long arg)
+{
+	const struct snp_pl_ioctl_op *op = NULL;
+	struct snp_pl_ucmd ucmd = {
+		.pf = file->private_data,
+		.file = file,
+		.ubuffer = (void __user *)arg,
+	};
+	union snp_pl_ucmd_buffer buf;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(snp_pl_ioctl_ops); i++) {
+		if (snp_pl_ioctl_ops[i].ioctl_num == cmd) {
+			op = &snp_pl_ioctl_ops[i];
+			break;
+		}
+	}
+	if (!op)
+		return -ENOIOCTLCMD;
+	if (op->admin && !capable(CAP_SYS_ADMIN))
+		return -EPERM;
+
+	ret = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
+	if (ret)
+		return ret;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+	ret = copy_struct_from_user(&buf, op->size, ucmd.ubuffer,
+				    ucmd.user_size);
+	if (ret)
+		return ret;
+	ucmd.cmd = &buf;
+	return op->execute(&ucmd);
+}
+
+/* ------------------------------------------------------------------------
+ * poll() and the conversion notifier.
+ */
+
+static __poll_t snp_pl_poll(struct file *file, poll_table *wait)
+{
+	struct snp_pl_file *pf = file->private_data;
+
+	poll_wait(file, &pf->poll_wait, wait);
+	return READ_ONCE(pf->nr_waited) ? EPOLLPRI : 0;
+}
+
+/*
+ * A converter starts or stops waiting for the pins of a pfn: raise or clear
+ * EPOLLPRI on every file that pins it. While the pfn is converting no new
+ * pin can be taken, so no file can start pinning it between the two events;
+ * a file that drops its last pin on it clears its own mark.
+ */
+static int snp_pl_convert_event(struct notifier_block *nb,
+				unsigned long event, void *data)
+{
+	struct snp_convert_wait_info *info = data;
+	struct snp_pl_file *pf;
+	bool marked, changed;
+
+	spin_lock(&snp_pl_files_lock);
+	list_for_each_entry(pf, &snp_pl_files, node) {
+		changed = false;
+		xa_lock(&pf->pins);
+		if (xa_load(&pf->pins, info->pfn)) {
+			marked = xa_get_mark(&pf->pins, info->pfn,
+					     SNP_PL_WAITED);
+			if (event == SNP_CONVERT_WAIT_START && !marked) {
+				__xa_set_mark(&pf->pins, info->pfn,
+					      SNP_PL_WAITED);
+				WRITE_ONCE(pf->nr_waited, pf->nr_waited + 1);
+				changed = true;
+			} else if (event == SNP_CONVERT_WAIT_END && marked) {
+				__xa_clear_mark(&pf->pins, info->pfn,
+						SNP_PL_WAITED);
+				WRITE_ONCE(pf->nr_waited, pf->nr_waited - 1);
+				changed = true;
+			}
+		}
+		xa_unlock(&pf->pins);
+		if (changed)
+			wake_up_poll(&pf->poll_wait, EPOLLPRI);
+	}
+	spin_unlock(&snp_pl_files_lock);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block snp_pl_convert_nb = {
+	.notifier_call = snp_pl_convert_event,
+};
+
+/* ------------------------------------------------------------------------
+ * File operations.
+ */
+
+static int snp_pl_open(struct inode *inode, struct file *file)
+{
+	struct snp_pl_file *pf;
+	int ret;
+
+	if (!current->mm)
+		return -EINVAL;
+
+	pf = kzalloc(sizeof(*pf), GFP_KERNEL_ACCOUNT);
+	if (!pf)
+		return -ENOMEM;
+	xa_init(&pf->pins);
+	mutex_init(&pf->lock);
+	init_waitqueue_head(&pf->poll_wait);
+	pf->mm = current->mm;
+	mmgrab(pf->mm);
+
+	if (IS_ENABLED(CONFIG_SNP_PAGE_LOCK_TEST)) {
+		pf->pool = snp_pl_pool_create(file);
+		if (IS_ERR(pf->pool)) {
+			ret = PTR_ERR(pf->pool);
+			goto out_free;
+		}
+	}
+
+	file->private_data = pf;
+	spin_lock(&snp_pl_files_lock);
+	list_add(&pf->node, &snp_pl_files);
+	spin_unlock(&snp_pl_files_lock);
+	return 0;
+
+out_free:
+	mmdrop(pf->mm);
+	kfree(pf);
+	return ret;
+}
+
+/* The last close: drop every pin of the file, then its test pool. */
+static int snp_pl_release(struct inode *inode, struct file *file)
+{
+	struct snp_pl_file *pf = file->private_data;
+	unsigned long pfn, count;
+	void *entry;
+
+	spin_lock(&snp_pl_files_lock);
+	list_del(&pf->node);
+	spin_unlock(&snp_pl_files_lock);
+
+	xa_for_each(&pf->pins, pfn, entry) {
+		for (count = xa_to_value(entry); count; count--) {
+			snp_unpin_shared(pfn, 1);
+			unpin_user_page(pfn_to_page(pfn));
+		}
+		cond_resched();
+	}
+	xa_destroy(&pf->pins);
+	snp_pl_uncharge(pf, pf->nr_pinned);
+	mmdrop(pf->mm);
+
+	snp_pl_pool_destroy(pf->pool, file);
+	mutex_destroy(&pf->lock);
+	kfree(pf);
+	return 0;
+}
+
+static int snp_pl_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct snp_pl_file *pf = file->private_data;
+
+	return snp_pl_pool_mmap(pf->pool, vma);
+}
+
+static const struct file_operations snp_pl_fops = {
+	.owner = THIS_MODULE,
+	.open = snp_pl_open,
+	.release = snp_pl_release,
+	.unlocked_ioctl = snp_pl_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.poll = snp_pl_poll,
+	.mmap = snp_pl_mmap,
+};
+
+static struct miscdevice snp_pl_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "snp_page_lock",
+	.fops = &snp_pl_fops,
+	.mode = 0660,
+};
+
+static int __init snp_pl_dev_init(void)
+{
+	int ret;
+
+	/* No layer, no device: nothing a VMM could pin or learn. */
+	if (!snp_page_lock_is_enabled())
+		return 0;
+
+	ret = snp_convert_notifier_register(&snp_pl_convert_nb);
+	if (ret)
+		return ret;
+	ret = misc_register(&snp_pl_misc);
+	if (ret)
+		goto out_unregister;
+	return 0;
+
+out_unregister:
+	snp_convert_notifier_unregister(&snp_pl_convert_nb);
+	return ret;
+}
+device_initcall(snp_pl_dev_init);

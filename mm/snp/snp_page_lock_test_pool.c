@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test pool of /dev/snp_page_lock (CONFIG_SNP_PAGE_LOCK_TEST): mmap() of the
+ * device gives pages of "guest memory", and SNP_PL_IOC_TEST_CONVERT changes
+ * their state through the page lock layer as KVM would when a guest asks
+ * for it. For the kselftests and the demo only.
+ *
+ * Each open file has its own pool: an xarray of pages indexed by file page
+ * offset, allocated on first touch, up to test_pool_max_mb. The file gets
+ * its own address_space (file->f_mapping) so that a conversion can remove
+ * exactly this pool's pages from every user mapping, as truncation does.
+ *
+ * A page is mapped only by the fault handler, with the page locked and the
+ * page found shared; a conversion to private removes the mappings of each
+ * page under its page lock after snp_convert_begin(), so no mapping of a
+ * private page can appear in between.
+ */
+
+#define pr_fmt(fmt) "snp_page_lock: " fmt
+
+#include <linux/bitmap.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/pagemap.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/snp_page_lock.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
+#include <uapi/linux/snp_page_lock.h>
+
+#include "snp_page_lock_dev.h"
+#include "snp_page_lock_internal.h"
+
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "snp_page_lock."
+
+static unsigned int test_pool_max_mb = 64;
+module_param(test_pool_max_mb, uint, 0644);
+MODULE_PARM_DESC(test_pool_max_mb,
+		 "Size limit of the test pool of each open file, in MiB (default 64)");
+
+/**
+ * struct snp_pl_pool - the test pool of one open file
+ * @mapping: the file's address_space: its i_mmap tree holds the pool's
+ *	     mappings
+ * @pages: file page offset -> struct page, allocated on first use
+ * @max_pages: size limit (test_pool_max_mb when the file was opened)
+ * @convert_wait: faults waiting for a conversion to end
+ */
+struct snp_pl_pool {
+	struct address_space mapping;
+	struct xarray pages;
+	unsigned long max_pages;
+	wait_queue_head_t convert_wait;
+};
+
+/**
+ * struct snp_pl_pool_item - one page of a TEST_CONVERT range
+ * @index: its offset in the pool, in pages
+ * @page: the page
+ * @offset: offset of its first occurrence in the range, in pages
+ */
+struct snp_pl_pool_item {
+	pgoff_t index;
+	struct page *page;
+	unsigned long offset;
+};
+
+static const struct vm_operations_struct snp_pl_pool_vm_ops;
+
+static pgoff_t snp_pl_pool_index(struct vm_area_struct *vma,
+				 unsigned long addr)
+{
+	return vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+}
+
+/* The page at @index, allocated (zeroed) on first use. */
+static struct page *snp_pl_pool_get(struct snp_pl_pool *pool, pgoff_t index)
+{
+	struct page *page, *old;
+
+	page = xa_load(&pool->pages, index);
+	if (page)
+		return page;
+
+	/* Not movable: the pages are pinned long-term. */
+	page = alloc_page(GFP_HIGHUSER | __GFP_ZERO);
+	if (!page)
+		return ERR_PTR(-ENOMEM);
+	old = xa_cmpxchg(&pool->pages, index, NULL, page, GFP_KERNEL);
+	if (!old)
+		return page;
+	__free_page(page);
+	return xa_is_err(old) ? ERR_PTR(xa_err(old)) : old;
+}
+
+static bool snp_pl_pool_converting(unsigned long pfn)
+{
+	return snp_page_state(pfn) == SNP_PAGE_CONVERTING;
+}
+
+/*
+ * The fault handler: a shared page is mapped, a private one gets SIGBUS,
+ * a converting one waits (killable) for the conversion to end, with the
+ * mmap lock dropped when the fault may be retried.
+ */
+static vm_fault_t snp_pl_pool_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct snp_pl_pool *pool = vma->vm_private_data;
+	struct file *fpin;
+	struct page *page;
+	unsigned long pfn;
+
+	page = snp_pl_pool_get(pool, vmf->pgoff);
+	if (IS_ERR(page))
+		return VM_FAULT_OOM;
+	pfn = page_to_pfn(page);
+
+	for (;;) {
+		lock_page(page);
+		switch (snp_page_state(pfn)) {
+		case SNP_PAGE_SHARED:
+			/* Mapped under the page lock: see the top comment. */
+			get_page(page);
+			vmf->page = page;
+			return VM_FAULT_LOCKED;
+		case SNP_PAGE_PRIVATE:
+			unlock_page(page);
+			return VM_FAULT_SIGBUS;
+		case SNP_PAGE_CONVERTING:
+			unlock_page(page);
+			break;
+		}
+
+		if (vmf->flags & FAULT_FLAG_ALLOW_RETRY) {
+			if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT)
+				return VM_FAULT_RETRY;
+			/* The file keeps the pool alive without the lock. */
+			fpin = get_file(vma->vm_file);
+			release_fault_lock(vmf);
+			wait_event_killable(pool->convert_wait,
+					    !snp_pl_pool_converting(pfn));
+			fput(fpin);
+			return VM_FAULT_RETRY;
+		}
+		if (wait_event_killable(pool->convert_wait,
+					!snp_pl_pool_converting(pfn)))
+			return VM_FAULT_SIGBUS;
+	}
+}
+
+static const struct vm_operations_struct snp_pl_pool_vm_ops = {
+	.fault = snp_pl_pool_fault,
+};
+
+/**
+ * snp_pl_pool_create() - create the test pool of an open file
+ * @file: the file being opened; its f_mapping becomes the pool's
+ *
+ * Return: the pool or ERR_PTR(-ENOMEM).
+ */
+struct snp_pl_pool *snp_pl_pool_create(struct file *file)
+{
+	struct snp_pl_pool *pool;
+
+	pool = kzalloc(sizeof(*pool), GFP_KERNEL_ACCOUNT);
+	if (!pool)
+		return ERR_PTR(-ENOMEM);
+	address_space_init_once(&pool->mapping);
+	init_rwsem(&pool->mapping.invalidate_lock);
+	pool->mapping.host = file_inode(file);
+	pool->mapping.a_ops = &empty_aops;
+	xa_init(&pool->pages);
+	pool->max_pages = (unsigned long)READ_ONCE(test_pool_max_mb) <<
+			  (20 - PAGE_SHIFT);
+	init_waitqueue_head(&pool->convert_wait);
+	file->f_mapping = &pool->mapping;
+	return pool;
+}
+
+/* Make a private page shared again; false if it must be leaked. */
+static bool snp_pl_pool_page_shared(unsigned long pfn)
+{
+	int ret;
+
+	ret = snp_convert_begin(pfn, 1, SNP_PAGE_SHARED, SNP_CONVERT_NOWAIT,
+				0, NULL);
+	if (!ret)
+		ret = snp_convert_end(pfn, 1, SNP_PAGE_SHARED, true);
+	if (ret)
+		pr_warn_ratelimited("test pool: leaking pfn %#lx: %d\n", pfn, ret);
+	return !ret;
+}
+
+/**
+ * snp_pl_pool_destroy() - free the test pool on the last close
+ * @pool: the pool; no mapping of it is left
+ * @file: the file being released
+ *
+ * Private pages are made shared before they are freed (a private page must
+ * never reach the page allocator). Pages still pinned through other files
+ * are freed when those pins are dropped.
+ */
+void snp_pl_pool_destroy(struct snp_pl_pool *pool, struct file *file)
+{
+	struct page *page;
+	unsigned long index, pfn;
+
+	xa_for_each(&pool->pages, index, page) {
+		pfn = page_to_pfn(page);
+		if (snp_page_state(pfn) != SNP_PAGE_SHARED &&
+		    !snp_pl_pool_page_shared(pfn))
+			continue;
+		put_page(page);
+		cond_resched();
+	}
+	xa_destroy(&pool->pages);
+	WARN_ON_ONCE(!RB_EMPTY_ROOT(&pool->mapping.i_mmap.rb_root));
+	file->f_mapping = file_inode(file)->i_mapping;
+	kfree(pool);
+}
+
+/**
+ * snp_pl_pool_mmap() - mmap() of the device: map the test pool
+ * @pool: the pool of the file
+ * @vma: the new mapping; must be shared and inside the pool's size limit
+ *
+ * Return: 0 or -EINVAL.
+ */
+int snp_pl_pool_mmap(struct snp_pl_pool *pool, struct vm_area_struct *vma)
+{
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (vma->vm_pgoff >= pool->max_pages ||
+	    vma_pages(vma) > pool->max_pages - vma->vm_pgoff)
+		return -EINVAL;
+
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_ops = &snp_pl_pool_vm_ops;
+	vma->vm_private_data = pool;
+	return 0;
+}
+
+/**
+ * snp_pl_pool_lookup() - find the test pool page mapped at a user address
+ * @vma: the VMA of @addr (mmap lock held)
+ * @addr: the user address
+ * @pfn: the page's pfn, or %SNP_PL_NO_PFN if it was never used
+ *
+ * Return: true if @vma maps a test pool (then @pfn is set), else false.
+ */
+bool snp_pl_pool_lookup(struct vm_area_struct *vma, unsigned long addr,
+			unsigned long *pfn)
+{
+	struct snp_pl_pool *pool;
+	struct page *page;
+
+	if (vma->vm_ops != &snp_pl_pool_vm_ops)
+		return false;
+	pool = vma->vm_private_data;
+	page = xa_load(&pool->pages, snp_pl_pool_index(vma, addr));
+	*pfn = page ? page_to_pfn(page) : SNP_PL_NO_PFN;
+	return true;
+}
+
+/*
+ * Collect the pool pages of the range (allocating never used ones), once
+ * each. Every page must be in a pool mapping of @file.
+ */
+static int snp_pl_pool_collect(struct snp_pl_pool *pool, struct file *file,
+			       unsigned long addr, unsigned long nr,
+			       struct snp_pl_pool_item *items,
+			       unsigned long *nr_items, unsigned long *bad)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma = NULL;
+	unsigned long i, va, n = 0;
+	unsigned long *seen;
+	struct page *page;
+	pgoff_t index;
+	int ret = 0;
+
+	seen = kvcalloc(BITS_TO_LONGS(pool->max_pages), sizeof(*seen),
+			GFP_KERNEL | __GFP_NOWARN);
+	if (!seen)
+		return -ENOMEM;
+	if (mmap_read_lock_killable(mm)) {
+		ret = -EINTR;
+		goto out_free;
+	}
+	for (i = 0; i < nr; i++) {
+		va = addr + i * PAGE_SIZE;
+		if (!vma || va >= vma->vm_end) {
+			vma = vma_lookup(mm, va);
+			if (!vma || vma->vm_ops != &snp_pl_pool_vm_ops ||
+			    vma->vm_file != file) {
+				ret = vma ? -EINVAL : -EFAULT;
+				*bad = i;
+				break;
+			}
+		}
+		index = snp_pl_pool_index(vma, va);
+		if (__test_and_set_bit(index, seen))
+			continue;
+		page = snp_pl_pool_get(pool, index);
+		if (IS_ERR(page)) {
+			ret = PTR_ERR(page);
+			break;
+		}
+		items[n].index = index;
+		items[n].page = page;
+		items[n].offset = i;
+		n++;
+	}
+	mmap_read_unlock(mm);
+	*nr_items = n;
+out_free:
+	kvfree(seen);
+	return ret;
+}
+
+/**
+ * snp_pl_pool_convert() - SNP_PL_IOC_TEST_CONVERT on the test pool
+ * @pool: the pool of @file
+ * @file: the file the ioctl was called on
+ * @cmd: the validated command; @cmd->error_offset is set on a failure
+ *	 caused by one page
+ * @nr: number of pages of the range
+ *
+ * Every page of the range is marked converting and its pins drained with
+ * snp_convert_begin_pfns() (pool pages are not contiguous), then, to
+ * private, removed from every user mapping, then converted with
+ * snp_convert_end_pfns(). All or nothing.
+ *
+ * Return: 0 or a negative errno (see the uapi header).
+ */
+int snp_pl_pool_convert(struct snp_pl_pool *pool, struct file *file,
+			struct snp_pl_convert *cmd, unsigned long nr)
+{
+	enum snp_page_state to = cmd->to == SNP_PL_STATE_PRIVATE ?
+				 SNP_PAGE_PRIVATE : SNP_PAGE_SHARED;
+	unsigned int flags = cmd->flags & SNP_PL_CONVERT_NOWAIT ?
+			     SNP_CONVERT_NOWAIT : 0;
+	unsigned long n, k, idx = ULONG_MAX, bad = ULONG_MAX;
+	struct snp_pl_pool_item *items;
+	unsigned long *pfns;
+	int ret;
+
+	/* More pages than the pool holds: some are not in the pool. */
+	if (nr > pool->max_pages)
+		return -EINVAL;
+	items = kvmalloc_array(nr, sizeof(*items) + sizeof(*pfns), GFP_KERNEL);
+	if (!items)
+		return -ENOMEM;
+	pfns = (unsigned long *)(items + nr);
+	ret = snp_pl_pool_collect(pool, file, cmd->addr, nr, items, &n, &bad);
+	if (ret)
+		goto out_free;
+	for (k = 0; k < n; k++)
+		pfns[k] = page_to_pfn(items[k].page);
+
+	/* Phase 1: every page converting and unpinned. */
+	ret = snp_convert_begin_pfns(pfns, n, to, flags, cmd->timeout_ms, &idx);
+	if (ret) {
+		if (idx < n)
+			bad = items[idx].offset;
+		goto out_wake;
+	}
+
+	/* Phase 2: no user mapping of a page on its way to private. */
+	if (to == SNP_PAGE_PRIVATE) {
+		for (k = 0; k < n; k++) {
+			lock_page(items[k].page);
+			unmap_mapping_pages(&pool->mapping, items[k].index, 1,
+					    false);
+			unlock_page(items[k].page);
+		}
+	}
+
+	/* Phase 3: the backend; on error the core restores every page. */
+	ret = snp_convert_end_pfns(pfns, n, to, true);
+
+out_wake:
+	wake_up_all(&pool->convert_wait);
+out_free:
+	kvfree(items);
+	if (ret && bad != ULONG_MAX)
+		cmd->error_offset = (u64)bad << PAGE_SHIFT;
+	return ret;
+}
