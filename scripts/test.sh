@@ -9,7 +9,7 @@ rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 : > "$LOGS/timings"
 
-STAGES=${STAGES:-"scan-selftest model check kunit-uml kunit-x86 selftests torture kcsan"}
+STAGES=${STAGES:-"scan-selftest model check kunit-uml kunit-x86 selftests torture kcsan fuzz"}
 for stage in $STAGES; do
 	before=$(ls "$RESULTS" | wc -l)
 	log "=== $stage"

@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Random-ioctl fuzzer for /dev/snp_page_lock, bounded in time.
+ *
+ *   snp_pl_fuzz [seconds [threads [seed]]]
+ *
+ * Threads issue random PIN, UNPIN, QUERY, TEST_CONVERT and unknown ioctls
+ * (valid and invalid sizes, flags, alignments, lengths, pointers) on the
+ * test pool and on ordinary memory, through several fds, touch the pool
+ * pages (a private one must give SIGBUS), and fork children that pin and
+ * then exit or are SIGKILLed. Every error must be one the ABI documents.
+ * At the end, with every fd closed and every child reaped, the layer's
+ * counters must be back where they started: no pin outstanding, no
+ * page leaked, nothing left in VmPin.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/snp_page_lock.h>
+
+#define NFDS		4
+#define POOL_PAGES	32
+#define ANON_PAGES	32
+#define STATS		"/sys/kernel/debug/snp_page_lock/stats"
+
+static long page_size;
+static int fds[NFDS];
+static char *pool[NFDS];
+static char *anon;
+static atomic_int stop;
+static __thread sigjmp_buf touch_env;
+
+struct counts {
+	unsigned long ops, ok, errors, bad_errno, sigbus, children, killed;
+};
+
+static pthread_mutex_t total_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct counts total;
+
+static uint64_t rnd_next(uint64_t *s)
+{
+	/* xorshift64* */
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+static unsigned long rnd(uint64_t *s, unsigned long n)
+{
+	return n ? rnd_next(s) % n : 0;
+}
+
+/* Only do_touch() can take a SIGBUS: a private test pool page. */
+static void on_sigbus(int sig)
+{
+	siglongjmp(touch_env, 1);
+}
+
+/* An address: mostly pool or anonymous pages, sometimes garbage. */
+static uint64_t pick_addr(uint64_t *s)
+{
+	switch (rnd(s, 10)) {
+	case 0:
+		return rnd_next(s);			/* anything */
+	case 1:
+		return (uint64_t)(uintptr_t)anon + rnd(s, page_size);
+	case 2:
+	case 3:
+		return (uint64_t)(uintptr_t)anon + rnd(s, ANON_PAGES) * page_size;
+	default:
+		return (uint64_t)(uintptr_t)pool[rnd(s, NFDS)] +
+		       rnd(s, POOL_PAGES) * page_size;
+	}
+}
+
+static uint64_t pick_len(uint64_t *s)
+{
+	switch (rnd(s, 12)) {
+	case 0:
+		return 0;
+	case 1:
+		return -(uint64_t)page_size;		/* wraps */
+	case 2:
+		return rnd(s, 3 * page_size);		/* maybe misaligned */
+	default:
+		return (1 + rnd(s, 8)) * page_size;
+	}
+}
+
+static uint32_t pick_size(uint64_t *s, uint32_t real, char *buf, size_t bufsz)
+{
+	switch (rnd(s, 10)) {
+	case 0:
+		return rnd(s, real);			/* too small */
+	case 1:
+		/* larger, zero tail: accepted */
+		memset(buf + real, 0, bufsz - real);
+		return real + 8 * (1 + rnd(s, 4));
+	case 2:
+		/* larger, non-zero tail: E2BIG */
+		memset(buf + real, 0, bufsz - real);
+		buf[real + rnd(s, 8)] = 1;
+		return real + 8;
+	default:
+		return real;
+	}
+}
+
+static uint32_t pick_flags(uint64_t *s)
+{
+	return rnd(s, 8) ? 0 : 1u << rnd(s, 32);
+}
+
+static int errno_documented(int e)
+{
+	switch (e) {
+	case EINVAL: case E2BIG: case EFAULT: case EPERM: case EAGAIN:
+	case EBUSY: case EINTR: case ENOMEM: case ENOTTY:
+		return 1;
+	}
+	return 0;
+}
+
+/* @fdi: index in fds[], or -fd - 1 for a file outside fds[]. */
+static void do_ioctl(uint64_t *s, int fdi, struct counts *c)
+{
+	int fd = fdi < 0 ? -fdi - 1 : fds[fdi];
+	static __thread unsigned char states[64];
+	union {
+		struct snp_pl_range r;
+		struct snp_pl_query q;
+		struct snp_pl_convert cv;
+		char raw[128];
+	} u;
+	struct snp_pl_range *r = &u.r;
+	struct snp_pl_query *q = &u.q;
+	struct snp_pl_convert *cv = &u.cv;
+	char *buf = u.raw;
+	unsigned long req;
+	int ret;
+
+	memset(&u, 0, sizeof(u));
+	switch (rnd(s, 9)) {
+	case 0: case 1: case 2:
+		req = SNP_PL_IOC_PIN;
+		goto range;
+	case 3: case 4:
+		req = SNP_PL_IOC_UNPIN;
+range:
+		r->size = pick_size(s, sizeof(*r), buf, 64);
+		r->flags = pick_flags(s);
+		r->addr = pick_addr(s);
+		r->len = pick_len(s);
+		break;
+	case 5:
+		req = SNP_PL_IOC_QUERY;
+		q->size = pick_size(s, sizeof(*q), buf, 64);
+		q->flags = pick_flags(s);
+		q->addr = pick_addr(s);
+		q->len = (1 + rnd(s, 8)) * page_size;
+		if (rnd(s, 6))
+			q->len = rnd(s, 4) ? q->len : pick_len(s);
+		q->states = rnd(s, 8) ? (uintptr_t)states : rnd_next(s);
+		if (q->len / page_size > sizeof(states))
+			q->len = sizeof(states) * page_size;
+		break;
+	case 6: case 7:
+		req = SNP_PL_IOC_TEST_CONVERT;
+		cv->size = pick_size(s, sizeof(*cv), buf, 64);
+		cv->flags = rnd(s, 2) ? SNP_PL_CONVERT_NOWAIT : pick_flags(s);
+		/* Mostly the pool of this very fd: the only one it converts. */
+		cv->addr = fdi >= 0 && rnd(s, 10) < 7 ?
+			   (uint64_t)(uintptr_t)pool[fdi] +
+			   rnd(s, POOL_PAGES) * page_size : pick_addr(s);
+		cv->len = rnd(s, 4) ? (1 + rnd(s, 4)) * page_size : pick_len(s);
+		cv->to = rnd(s, 8) ? rnd(s, 2) : rnd_next(s);
+		cv->timeout_ms = rnd(s, 20);
+		break;
+	default:
+		req = _IO(SNP_PL_TYPE, rnd(s, 0x20));
+		break;
+	}
+	c->ops++;
+	ret = ioctl(fd, req, buf);
+	if (!ret) {
+		c->ok++;
+		return;
+	}
+	c->errors++;
+	if (!errno_documented(errno)) {
+		c->bad_errno++;
+		fprintf(stderr, "undocumented errno %d (%s) for ioctl %#lx\n",
+			errno, strerror(errno), req);
+	}
+}
+
+static void do_touch(uint64_t *s, struct counts *c)
+{
+	char *p = pool[rnd(s, NFDS)] + rnd(s, POOL_PAGES) * page_size;
+
+	c->ops++;
+	if (sigsetjmp(touch_env, 1)) {
+		c->sigbus++;
+		return;
+	}
+	if (rnd(s, 2))
+		__atomic_fetch_add(p + rnd(s, page_size), 1, __ATOMIC_RELAXED);
+	else
+		(void)__atomic_load_n(p, __ATOMIC_RELAXED);
+	c->ok++;
+}
+
+/* A child pins through its own fd, then exits or is killed. */
+static void do_child(uint64_t *s, struct counts *c)
+{
+	uint64_t seed = rnd_next(s) | 1;
+	pid_t pid;
+	int st;
+
+	c->ops++;
+	pid = fork();
+	if (pid < 0)
+		return;
+	if (!pid) {
+		struct counts cc = { 0 };
+		int fd = open("/dev/snp_page_lock", O_RDWR);
+		int i;
+
+		for (i = 0; i < 20; i++)
+			do_ioctl(&seed, rnd(&seed, 2) ? -fd - 1 : 0, &cc);
+		if (rnd(&seed, 2))
+			pause();		/* wait to be killed */
+		_exit(cc.bad_errno ? 1 : 0);
+	}
+	c->children++;
+	if (rnd(s, 2)) {
+		usleep(rnd(s, 2000));
+		kill(pid, SIGKILL);
+		c->killed++;
+	} else {
+		usleep(rnd(s, 2000));
+		kill(pid, SIGKILL);	/* harmless if it already exited */
+	}
+	if (waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st))
+		c->bad_errno++;
+}
+
+static void *worker(void *arg)
+{
+	uint64_t s = (uintptr_t)arg;
+	struct counts c = { 0 };
+	struct pollfd pfd;
+
+	while (!stop) {
+		switch (rnd(&s, 20)) {
+		case 0:
+			do_child(&s, &c);
+			break;
+		case 1: case 2:
+			do_touch(&s, &c);
+			break;
+		case 3:
+			pfd.fd = fds[rnd(&s, NFDS)];
+			pfd.events = POLLPRI;
+			poll(&pfd, 1, 0);
+			c.ops++;
+			break;
+		default:
+			do_ioctl(&s, rnd(&s, NFDS), &c);
+			break;
+		}
+	}
+	pthread_mutex_lock(&total_lock);
+	total.ops += c.ops;
+	total.ok += c.ok;
+	total.errors += c.errors;
+	total.bad_errno += c.bad_errno;
+	total.sigbus += c.sigbus;
+	total.children += c.children;
+	total.killed += c.killed;
+	pthread_mutex_unlock(&total_lock);
+	return NULL;
+}
+
+static long stat_get(const char *name)
+{
+	char line[256], key[64];
+	long val, ret = -1;
+	FILE *f = fopen(STATS, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %ld", key, &val) == 2 &&
+		    !strcmp(key, name))
+			ret = val;
+	fclose(f);
+	return ret;
+}
+
+static long vm_pinned_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+int main(int argc, char **argv)
+{
+	int seconds = argc > 1 ? atoi(argv[1]) : 30;
+	int nthreads = argc > 2 ? atoi(argv[2]) : 4;
+	uint64_t seed = argc > 3 ? strtoull(argv[3], NULL, 0) : time(NULL);
+	long pins0, unpins0, leaks0, pins1, unpins1, leaks1, vmpin;
+	pthread_t tid[64];
+	struct sigaction sa = { .sa_handler = on_sigbus };
+	int i, failed = 0;
+
+	page_size = sysconf(_SC_PAGESIZE);
+	if (nthreads < 1 || nthreads > 64)
+		nthreads = 4;
+	sigaction(SIGBUS, &sa, NULL);
+	pins0 = stat_get("pins");
+	unpins0 = stat_get("unpins");
+	leaks0 = stat_get("leaked_pages");
+	if (pins0 < 0 || unpins0 < 0 || leaks0 < 0) {
+		fprintf(stderr, "cannot read %s\n", STATS);
+		return 1;
+	}
+
+	for (i = 0; i < NFDS; i++) {
+		fds[i] = open("/dev/snp_page_lock", O_RDWR);
+		if (fds[i] < 0) {
+			perror("open /dev/snp_page_lock");
+			return 1;
+		}
+		pool[i] = mmap(NULL, POOL_PAGES * page_size,
+			       PROT_READ | PROT_WRITE, MAP_SHARED, fds[i], 0);
+		if (pool[i] == MAP_FAILED) {
+			perror("mmap test pool");
+			return 1;
+		}
+	}
+	anon = mmap(NULL, ANON_PAGES * page_size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (anon == MAP_FAILED) {
+		perror("mmap");
+		return 1;
+	}
+
+	printf("snp_pl_fuzz: %d s, %d threads, seed %#llx\n", seconds,
+	       nthreads, (unsigned long long)seed);
+	for (i = 0; i < nthreads; i++)
+		pthread_create(&tid[i], NULL, worker,
+			       (void *)(uintptr_t)(seed * (i + 1) | 1));
+	sleep(seconds);
+	stop = 1;
+	for (i = 0; i < nthreads; i++)
+		pthread_join(tid[i], NULL);
+
+	for (i = 0; i < NFDS; i++) {
+		munmap(pool[i], POOL_PAGES * page_size);
+		close(fds[i]);
+	}
+	munmap(anon, ANON_PAGES * page_size);
+	while (wait(NULL) > 0)
+		;
+
+	pins1 = stat_get("pins");
+	unpins1 = stat_get("unpins");
+	leaks1 = stat_get("leaked_pages");
+	vmpin = vm_pinned_kb();
+	printf("snp_pl_fuzz: ops=%lu ok=%lu errors=%lu undocumented_errno=%lu",
+	       total.ops, total.ok, total.errors, total.bad_errno);
+	printf(" sigbus=%lu children=%lu killed=%lu\n",
+	       total.sigbus, total.children, total.killed);
+	printf("snp_pl_fuzz: pins %ld unpins %ld (outstanding %ld),",
+	       pins1 - pins0, unpins1 - unpins0,
+	       (pins1 - pins0) - (unpins1 - unpins0));
+	printf(" leaked_pages +%ld, VmPin %ld kB\n", leaks1 - leaks0, vmpin);
+
+	if (total.bad_errno)
+		failed = 1, printf("FAIL: undocumented errno\n");
+	if ((pins1 - pins0) != (unpins1 - unpins0))
+		failed = 1, printf("FAIL: pins outstanding after close\n");
+	if (leaks1 != leaks0)
+		failed = 1, printf("FAIL: pages leaked\n");
+	if (vmpin != 0)
+		failed = 1, printf("FAIL: VmPin not zero\n");
+	if (!total.ok || total.ops < 1000)
+		failed = 1, printf("FAIL: too few operations\n");
+	printf("snp_pl_fuzz: %s\n", failed ? "FAILURE" : "SUCCESS");
+	return failed;
+}
