@@ -1,20 +1,43 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# make run: build what is missing, boot the test kernel, and show the
-# layer working: its boot state, a pin/convert round trip through
-# debugfs counters.
+# make run: the main job. Build what is missing, boot the test kernel and
+# show the layer working: its boot state, the VMM demo (snp_pl_demo: a
+# VMM pins pages for I/O, the guest asks for some of them, the VMM gets
+# EPOLLPRI, unpins, the conversion completes, a touch of a private page
+# gets SIGBUS) and the layer's counters; then a short benchmark table.
 . "$(dirname "$0")/lib.sh"
 
 "$ROOT/scripts/build-x86.sh"
 
+KST=$BUILD/kselftest/snp_page_lock
+D=$BUILD/run-extra
+rm -rf "$D"
+mkdir -p "$D"
+make -s -C "$SRC/tools/testing/selftests/snp_page_lock" OUTPUT="$KST" \
+	KHDR_INCLUDES="-isystem $X86_OUT/usr/include" EXTRA_CFLAGS=-static \
+	"$KST/snp_pl_demo"
+cp "$KST/snp_pl_demo" "$D/"
+
 CMD='
-echo "== kernel: $(uname -r)"
+echo "== kernel $(uname -r), $(nproc) CPUs"
 echo "== boot state:"
-dmesg | grep -i "snp_page_lock" || echo "(no snp_page_lock messages)"
+dmesg | grep -i "snp_page_lock" | sed "s/^\[[^]]*\] /  /"
+echo "== the VMM demo (/dev/snp_page_lock, test pool):"
+/extra/snp_pl_demo
+rc=$?
 echo "== counters (/sys/kernel/debug/snp_page_lock/stats):"
-cat /sys/kernel/debug/snp_page_lock/stats
+sed "s/^/  /" /sys/kernel/debug/snp_page_lock/stats
+exit $rc
 '
 rc=0
-LOG=$LOGS/run.log QUIET=1 "$ROOT/scripts/vm-run.sh" "$CMD" || rc=$?
-sed -n '/^SNP-VM-START$/,/^SNP-VM-EXIT/p' "$LOGS/run.log"
+LOG=$LOGS/run.log QUIET=1 "$ROOT/scripts/vm-run.sh" "$CMD" "$D" || rc=$?
+sed -n '/^SNP-VM-START$/,/^SNP-VM-EXIT/p' "$LOGS/run.log" |
+	grep -v '^SNP-VM-' | grep -v '^\[ *[0-9.]*\] ' || true
+[ $rc -eq 0 ] || { echo "run: FAILED (exit $rc, log: $LOGS/run.log)"; exit $rc; }
+
+if [ -x "$ROOT/scripts/bench.sh" ] && [ "${RUN_BENCH:-1}" = 1 ]; then
+	echo
+	echo "== benchmark (short run; make bench for the full one):"
+	BENCH_QUICK=1 "$ROOT/scripts/bench.sh" --short || rc=$?
+fi
 exit $rc
