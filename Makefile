@@ -38,6 +38,10 @@ selftests:
 bench:
 	@$(S)/bench.sh
 
+## make stress DURATION=SECONDS: long torture (KASAN and KCSAN) and fuzz runs
+stress:
+	@DURATION=$(DURATION) $(S)/stress.sh
+
 ## make check: checkpatch --strict, kernel-doc -Wall, sparse
 check:
 	@$(S)/check.sh
