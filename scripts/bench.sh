@@ -1,5 +1,148 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# make bench: not written yet (issue 7: benchmarks).
-echo "bench: the benchmark module and runner are not written yet" >&2
-exit 2
+# make bench: the snp_page_lock benchmark (mm/snp/snp_page_lock_bench.c).
+#
+# Builds the benchmark kernel (.build/x86-bench: no debug options) and
+# boots it twice under QEMU TCG -smp 2: layer on, and snp_page_lock=off
+# (the static key is set once at boot, so "off" is a second boot; every
+# ratio compares ops measured in the same boot). Builds a UML kernel
+# (.build/uml-bench) and runs the single-thread ops there at native speed,
+# layer on and off. Every boot is repeated BENCH_REPEAT times: the host
+# has two cores shared with other work, and the median over boots rejects
+# a boot that lost its CPU. Writes under .build/bench/:
+#   results.csv  every op of every boot (ns/op, Mops/s, ratio to get_put)
+#   table.md     full table + issue 7's targets, met or missed
+#   short.md     the short table (printed at the end, for `make run`)
+#   plot.png     ns/op of the one-thread ops, per boot (gnuplot)
+# and the raw CSVs and console logs of each boot.
+#
+# Environment: BENCH_MS (target ms per timed run, default 20), BENCH_RUNS
+# (timed runs per op, median reported, default 5), BENCH_REPEAT (boots of
+# each kind, default 3), BENCH_UML=0 (skip UML),
+# BENCH_NO_BUILD=1 (use the kernels as built).
+. "$(dirname "$0")/lib.sh"
+
+OUT=$BUILD/bench
+KDIR=$BUILD/x86-bench
+UDIR=$BUILD/uml-bench
+MS=${BENCH_MS:-20}
+RUNS=${BENCH_RUNS:-5}
+REPEAT=${BENCH_REPEAT:-3}
+BENCH_UML=${BENCH_UML:-1}
+FRAGS=("$ROOT/configs/x86_64-base.config" "$ROOT/configs/x86_64-kvm.config"
+       "$ROOT/configs/snp_page_lock.config" "$ROOT/configs/x86_64-bench.config")
+# The ops worth a second boot with the layer off.
+OFF_OPS=empty,get_put,kmap,kmap_pfn,pin,snp_kmap,v5_srcu,v6_spin,get_put_2m,pin_2m
+t_start=$(now)
+
+mkdir -p "$OUT"
+rm -f "$OUT"/*.csv "$OUT"/*.md "$OUT"/plot.* "$OUT"/*.log
+
+# --- build -------------------------------------------------------------
+if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
+	timed bench-build-x86 "$ROOT/scripts/build-x86.sh" "$KDIR" "${FRAGS[@]}"
+	for opt in KASAN KCSAN PROVE_LOCKING DEBUG_VM DEBUG_ATOMIC_SLEEP; do
+		! grep -q "^CONFIG_$opt=y" "$KDIR/.config" ||
+			die "$KDIR has CONFIG_$opt: not a benchmark kernel"
+	done
+	if [ "$BENCH_UML" = 1 ]; then
+		# Under the build lock, released when the subshell ends.
+		( build_lock
+		  "$ROOT/scripts/overlay.sh"
+		  cd "$SRC"
+		  log "kunit.py build (UML, $UDIR)"
+		  PYTHONDONTWRITEBYTECODE=1 timed bench-build-uml \
+			python3 tools/testing/kunit/kunit.py build \
+			--kunitconfig="$ROOT/configs/uml-bench.kunitconfig" \
+			--build_dir="$UDIR" --jobs="$JOBS" \
+			> "$LOGS/bench-uml-build.log" 2>&1 ) || {
+			tail -30 "$LOGS/bench-uml-build.log" >&2
+			log "UML build failed (log: $LOGS/bench-uml-build.log): no UML numbers"
+			BENCH_UML=0
+		}
+	fi
+fi
+
+# --- measure -----------------------------------------------------------
+# Hold the build lock while measuring: a kernel build of the team's
+# scripts on the same two cores would be measured too.
+build_lock
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# extract_csv LOG OUT: the CSV between the guest's markers, without any
+# kernel message that got interleaved on the console.
+extract_csv() {
+	sed -n '/^SNP-BENCH-CSV-BEGIN$/,/^SNP-BENCH-CSV-END$/p' "$1" |
+		grep -E '^(# snp_page_lock_bench|op,|[a-z0-9_]+,[0-9]+,)' > "$2" || true
+}
+
+rc=0
+# qemu_boot NAME APPEND RUNARGS
+qemu_boot() {
+	local name=$1 append=$2 args=$3 st=0
+	local cmd="
+B=/sys/kernel/debug/snp_page_lock_bench
+echo '$args' > \$B/run || exit 1
+echo SNP-BENCH-CSV-BEGIN
+cat \$B/results
+echo SNP-BENCH-CSV-END
+cat /sys/kernel/debug/snp_page_lock/stats"
+	log "QEMU -smp 2 boot: $name (${append:-layer on by Kconfig}): $args"
+	KERNEL=$KDIR/arch/x86/boot/bzImage APPEND="$append" \
+		LOG="$OUT/$name.log" QUIET=1 TIMEOUT=900 \
+		timed "bench-$name" "$ROOT/scripts/vm-run.sh" "$cmd" || st=$?
+	extract_csv "$OUT/$name.log" "$OUT/$name.csv"
+	if [ $st -ne 0 ]; then
+		log "$name: guest exit $st (log: $OUT/$name.log)"
+		rc=1
+	fi
+}
+
+for r in $(seq "$REPEAT"); do
+	qemu_boot "qemu-on-$r" "" "run ms=$MS runs=$RUNS"
+	qemu_boot "qemu-off-$r" "snp_page_lock=off" \
+		"run ms=$MS runs=$RUNS only=$OFF_OPS"
+	if [ "$BENCH_UML" = 1 ] && [ -x "$UDIR/linux" ]; then
+		for mode in on off; do
+			name=uml-$mode-$r
+			log "UML boot: $name (single-thread ops)"
+			timeout -k 10 600 "$UDIR/linux" mem=512M console=tty \
+				kunit_shutdown=halt "snp_page_lock=$mode" \
+				snp_page_lock_bench.run=1 \
+				"snp_page_lock_bench.ms=$MS" \
+				"snp_page_lock_bench.runs=$RUNS" < /dev/null \
+				> "$OUT/$name.log" 2>&1 || true
+			sed -n 's/^.*snp_page_lock_bench: csv: //p' \
+				"$OUT/$name.log" > "$OUT/$name.csv"
+			"$ROOT/scripts/scan-log.sh" "$OUT/$name.log" || rc=1
+			[ -s "$OUT/$name.csv" ] || {
+				log "$name: no results (log: $OUT/$name.log)"
+				rc=1
+			}
+		done
+	fi
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- report ------------------------------------------------------------
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+qv=$(qemu-system-x86_64 --version | head -1 | sed 's/QEMU emulator version //')
+BENCH_MACHINE="$cpu, $(nproc) host CPUs; host loadavg $load_before before, $load_after after; QEMU $qv TCG -cpu max -smp 2; source $(cut -d' ' -f2- "$BUILD/source-version"); ms=$MS runs=$RUNS, $REPEAT boots of each kind"
+export BENCH_MACHINE
+specs=()
+for env in qemu-on qemu-off uml-on uml-off; do
+	files=$(find "$OUT" -name "$env-*.csv" -size +0 | sort | paste -sd,)
+	[ -n "$files" ] && specs+=("$env=$files")
+done
+python3 "$ROOT/benchmarks/report.py" report "$OUT" "${specs[@]}" || rc=1
+for f in results.csv table.md short.md plot.png; do
+	[ -s "$OUT/$f" ] || { log "missing $OUT/$f"; rc=1; }
+done
+
+echo
+echo "=== snp_page_lock benchmark ($BENCH_MACHINE)"
+echo "    full table: $OUT/table.md, CSV: $OUT/results.csv, plot: $OUT/plot.png"
+echo
+cat "$OUT/short.md" 2>/dev/null || true
+log "make bench: $(( $(now) - t_start )) s"
+exit $rc

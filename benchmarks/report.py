@@ -1,0 +1,424 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn the CSV of the snp_page_lock benchmark into a table, targets, a plot.
+
+  report.py report OUTDIR ENV=FILE.csv[,FILE.csv...]...
+                                           results.csv, table.md, short.md,
+                                           plot.png (gnuplot) in OUTDIR
+  report.py check FILE.csv [--off]         smoke check: every op ran, every
+                                           number positive and finite
+
+ENV names a boot: qemu-on, qemu-off (snp_page_lock=off), uml-on, uml-off.
+Each FILE.csv is what <debugfs>/snp_page_lock_bench/results returned in
+one boot. With several boots of one ENV, every number reported is the
+median over the boots, and every ratio is the median of the ratios
+computed within each boot (a ratio never mixes two boots).
+"""
+
+import csv
+import io
+import math
+import os
+import statistics
+import subprocess
+import sys
+
+# The kernel's op table, in order, with what each row measures.
+OPS = [
+    ("empty", "empty loop (loop overhead)"),
+    ("get_put", "get_page + put_page (2 atomic RMWs: the physical limit)"),
+    ("kmap", "kmap_local_page + read + kunmap_local (bare map)"),
+    ("kmap_pfn", "kmap_local_pfn + read + kunmap_local (what snp_kmap_local_pfn wraps)"),
+    ("pin", "snp_pin_shared + snp_unpin_shared, 1 page"),
+    ("snp_kmap", "snp_kmap_local_pfn + read + snp_kunmap_local"),
+    ("v5_srcu", "2021 v5: per-VM srcu_read_lock + xa_load state + kmap + srcu_read_unlock"),
+    ("v6_spin", "2022 v6: per-VM spin_lock + xa_load state + kmap + spin_unlock"),
+    ("ext_lookup", "pin's page_ext lookup alone, x2: pfn_valid + page_ext_get + page_ext_put"),
+    ("cmpxchg_pair", "pin's two atomics alone: try_cmpxchg +1 then -1 on a private word"),
+    ("stat_pair", "pin's per-CPU counters alone: 2x this_cpu_add"),
+    ("get_put_2m", "get_page + put_page on 512 pages"),
+    ("pin_2m", "snp_pin_shared + snp_unpin_shared of a 2 MiB range (512 pages)"),
+    ("layer_1p", "the layer's part of a 1-page round trip: 2x (convert_begin + end(abort)), no backend"),
+    ("backend_1p", "software backend alone: make_private + make_shared, 1 page"),
+    ("convert_1p", "snp_make_private + snp_make_shared, 1 page, no pins"),
+    ("layer_2m", "the layer's part of a 2 MiB round trip, no backend"),
+    ("backend_2m", "software backend alone, 512 pages"),
+    ("convert_2m", "snp_make_private + snp_make_shared, 2 MiB, no pins"),
+    ("srcu_exp", "synchronize_srcu_expedited, no readers"),
+    ("get_put_x2", "get_put, 2 threads, distinct pages"),
+    ("get_put_x2_same", "get_put, 2 threads, same page"),
+    ("pin_x2", "pin, 2 threads, distinct pages"),
+    ("pin_x2_same", "pin, 2 threads, same page"),
+    ("pin_x2_adjacent", "pin, 2 threads, neighbouring pfns"),
+    ("snp_kmap_x2", "snp_kmap, 2 threads, distinct pages"),
+    ("v5_srcu_x2", "v5 pattern, 2 threads, distinct pages"),
+    ("v6_spin_x2", "v6 pattern, 2 threads, distinct pages (one VM lock)"),
+]
+OP_NAMES = [o for o, _ in OPS]
+DESC = dict(OPS)
+# Skipped when the layer is off.
+NEEDS_LAYER = {"ext_lookup", "layer_1p", "convert_1p", "layer_2m", "convert_2m"}
+ENVS = ["qemu-on", "qemu-off", "uml-on", "uml-off"]
+NUMS = ["ns_op", "ns_min", "ns_max", "wall_ns_op"]
+
+
+def read_csv(path):
+    """Return (header comment, {op: row}) of one benchmark CSV."""
+    meta, lines = "", []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("# snp_page_lock_bench"):
+                meta = line[2:]
+            elif line and not line.startswith("#"):
+                lines.append(line)
+    rows = {}
+    for r in csv.DictReader(io.StringIO("\n".join(lines))):
+        rows[r["op"]] = r
+    return meta, rows
+
+
+def num(row, key):
+    try:
+        v = float(row[key])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def ok(row):
+    return row is not None and row.get("status") == "ok"
+
+
+def median(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def boot_ns(rows, op):
+    row = rows.get(op)
+    return num(row, "ns_op") if ok(row) else None
+
+
+def boot_mops(rows, op):
+    row = rows.get(op)
+    wall = num(row, "wall_ns_op") if ok(row) else None
+    return 1000.0 / wall if wall else None
+
+
+def boot_parallel(rows, op):
+    row = rows.get(op)
+    if not ok(row) or row.get("threads") == "1":
+        return None
+    v, wall = num(row, "ns_op"), num(row, "wall_ns_op")
+    return v / wall if v and wall else None
+
+
+# data[env] is a list of boots, each {op: row}.
+def ns(data, env, op):
+    """ns/op, median over the boots."""
+    return median(boot_ns(b, op) for b in data.get(env, []))
+
+
+def mops(data, env, op):
+    """Aggregate throughput in million operations per second."""
+    return median(boot_mops(b, op) for b in data.get(env, []))
+
+
+def parallel(data, env, op):
+    """Effective parallelism of a run: summed thread time over wall time."""
+    return median(boot_parallel(b, op) for b in data.get(env, []))
+
+
+def ratio(data, env, a, b, metric=boot_ns):
+    """metric(a) / metric(b) within each boot, median over the boots."""
+    vals = []
+    for boot in data.get(env, []):
+        x, y = metric(boot, a), metric(boot, b)
+        vals.append(x / y if x is not None and y else None)
+    return median(vals)
+
+
+def row_of(data, env, op):
+    for boot in data.get(env, []):
+        if op in boot:
+            return boot[op]
+    return None
+
+
+def fmt(v, digits=2):
+    if v is None:
+        return "-"
+    if v >= 1000:
+        return f"{v:,.0f}"
+    if v >= 100:
+        return f"{v:.1f}"
+    return f"{v:.{digits}f}"
+
+
+def targets(data):
+    """Issue 7's targets: (name, env, value, goal text, met, how)."""
+    out = []
+
+    def add(name, env, value, goal, le, how):
+        met = None if value is None else (value <= goal if le else value >= goal)
+        out.append((name, env, value, ("<= " if le else ">= ") + f"{goal:g}", met, how))
+
+    def envs(*names):
+        return [e for e in names if e in data]
+
+    for env in envs("qemu-on", "uml-on"):
+        add("pin+unpin vs get_page+put_page", env,
+            ratio(data, env, "pin", "get_put"), 1.15, True, "pin / get_put (ns)")
+    for env in envs("qemu-off", "uml-off"):
+        add("layer off: snp_kmap vs bare kmap", env,
+            ratio(data, env, "snp_kmap", "kmap_pfn"), 1.02, True,
+            "snp_kmap / kmap_pfn, snp_page_lock=off boot")
+        out.append(("(info) layer off: snp_kmap vs kmap_local_page", env,
+                    ratio(data, env, "snp_kmap", "kmap"), "-", None,
+                    "snp_kmap / kmap, snp_page_lock=off boot"))
+    for env in envs("qemu-on", "uml-on"):
+        add("no slower than v5 SRCU, 1 thread", env,
+            ratio(data, env, "snp_kmap", "v5_srcu"), 1.0, True,
+            "snp_kmap / v5_srcu (ns)")
+    for env in envs("qemu-on"):
+        add(">= 2x v6 spinlock throughput, 2 threads", env,
+            ratio(data, env, "snp_kmap_x2", "v6_spin_x2", boot_mops), 2.0, False,
+            "snp_kmap_x2 / v6_spin_x2 (ops/s)")
+    for env in envs("qemu-on", "uml-on"):
+        add("1-page conversion vs synchronize_srcu_expedited", env,
+            ratio(data, env, "srcu_exp", "convert_1p"), 10.0, False,
+            "srcu_exp / convert_1p (speed-up)")
+        # Not a target of its own: the conversion without the backend.
+        out.append(("(info) the layer's part of a 1-page conversion vs "
+                    "synchronize_srcu_expedited", env,
+                    ratio(data, env, "srcu_exp", "layer_1p"), "-", None,
+                    "srcu_exp / layer_1p (speed-up)"))
+        add("2 MiB conversion vs backend alone", env,
+            ratio(data, env, "convert_2m", "backend_2m"), 1.5, True,
+            "convert_2m / backend_2m (ns)")
+        out.append(("(info) the layer's part of a 2 MiB conversion over the "
+                    "backend's work", env,
+                    ratio(data, env, "layer_2m", "backend_2m"), "-", None,
+                    "layer_2m / backend_2m"))
+    for env in envs("qemu-on"):
+        add("distinct-page pinning, 2 threads vs 1", env,
+            ratio(data, env, "pin_x2", "pin", boot_mops), 1.8, False,
+            "pin_x2 / pin (ops/s)")
+    return out
+
+
+def met_text(met):
+    return "n/a" if met is None else ("met" if met else "MISSED")
+
+
+def write_results_csv(data, path):
+    """Every row of every boot, with its ratio to get_put of that boot."""
+    cols = ["env", "boot", "op", "threads", "pages", "nr_pages", "irqs_off",
+            "loops", "runs", "ns_op", "ns_min", "ns_max", "wall_ns_op", "mops",
+            "x_get_put", "status"]
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        for env in ENVS:
+            for i, boot in enumerate(data.get(env, [])):
+                base = boot_ns(boot, "get_put")
+                for op in OP_NAMES:
+                    r = boot.get(op)
+                    if r is None:
+                        continue
+                    v, m = boot_ns(boot, op), boot_mops(boot, op)
+                    w.writerow([env, i + 1, op] +
+                               [r.get(c, "") for c in cols[3:13]] +
+                               [f"{m:.3f}" if m else "",
+                                f"{v / base:.3f}" if v and base else "",
+                                r.get("status", "")])
+
+
+def table_md(data, meta, machine):
+    envs = [e for e in ENVS if e in data]
+    out = []
+    out.append(f"Measured on: {machine}")
+    for e in envs:
+        out.append(f"- {e} ({len(data[e])} boots): {meta.get(e, '')}")
+    out.append("")
+    head = "| op | what | threads |"
+    sep = "|---|---|---|"
+    for e in envs:
+        head += f" {e} ns/op | x get_put |"
+        sep += "---:|---:|"
+    head += " qemu-on Mops/s | parallel |"
+    sep += "---:|---:|"
+    out += [head, sep]
+    for op in OP_NAMES:
+        rows = {e: row_of(data, e, op) for e in envs}
+        if not any(rows.values()):
+            continue
+        threads = next(r["threads"] for r in rows.values() if r)
+        line = f"| {op} | {DESC[op]} | {threads} |"
+        for e in envs:
+            v, row = ns(data, e, op), rows[e]
+            if v is None and row is not None and row.get("status", "ok") != "ok":
+                line += f" {row['status']} | - |"
+            else:
+                line += f" {fmt(v)} | {fmt(ratio(data, e, op, 'get_put'))} |"
+        line += f" {fmt(mops(data, 'qemu-on', op), 1)} | {fmt(parallel(data, 'qemu-on', op))} |"
+        out.append(line)
+    out.append("")
+    out.append("ns/op of a 2-thread row is the mean per-thread latency; Mops/s is "
+               "the aggregate throughput (all threads); parallel is the time the "
+               "threads spent in their loops over the wall-clock time of the run "
+               "(2.00: both vCPUs ran the whole time; less: the host did not give "
+               "QEMU two CPUs, or the threads did not overlap). x get_put is ns/op "
+               "over get_put's ns/op in the same boot. With several boots, "
+               "numbers are medians over the boots and ratios medians of "
+               "same-boot ratios.")
+    out.append("")
+    out += targets_md(data)
+    return "\n".join(out) + "\n"
+
+
+def targets_md(data):
+    out = ["| target (issue 7) | boot | measured | goal | result | how |",
+           "|---|---|---:|---:|---|---|"]
+    for name, env, value, goal, met, how in targets(data):
+        out.append(f"| {name} | {env} | {fmt(value, 3)} | {goal} | "
+                   f"{met_text(met)} | {how} |")
+    return out
+
+
+def short_md(data):
+    envs = [e for e in ENVS if e in data]
+    keep = ["empty", "get_put", "kmap", "kmap_pfn", "pin", "snp_kmap", "v5_srcu",
+            "v6_spin", "pin_2m", "layer_1p", "backend_1p", "convert_1p",
+            "backend_2m", "convert_2m",
+            "srcu_exp", "pin_x2", "snp_kmap_x2", "v6_spin_x2"]
+    head = "| op |" + "".join(f" {e} ns/op | x get_put |" for e in envs)
+    sep = "|---|" + "---:|---:|" * len(envs)
+    out = [head, sep]
+    for op in keep:
+        line = f"| {op} |"
+        for e in envs:
+            line += (f" {fmt(ns(data, e, op))} |"
+                     f" {fmt(ratio(data, e, op, 'get_put'))} |")
+        out.append(line)
+    out.append("")
+    out += targets_md(data)
+    return "\n".join(out) + "\n"
+
+
+def plot(data, outdir):
+    """ns/op of the one-thread ops, log scale, one bar per boot."""
+    envs = [e for e in ENVS if e in data]
+    ops = [op for op in OP_NAMES if not op.endswith(("_x2", "_same", "_adjacent"))]
+    dat = os.path.join(outdir, "plot.dat")
+    with open(dat, "w") as f:
+        f.write("op " + " ".join(envs) + "\n")
+        for op in ops:
+            vals = [ns(data, e, op) for e in envs]
+            f.write(op + " " + " ".join(f"{v:.3f}" if v else "NaN" for v in vals)
+                    + "\n")
+    png = os.path.join(outdir, "plot.png")
+    series = ", ".join(f"'{dat}' using {i + 2}:xtic(1) title '{e}'"
+                       for i, e in enumerate(envs))
+    script = f"""
+set terminal pngcairo size 1400,700 noenhanced
+set output '{png}'
+set title 'snp_page_lock benchmark: ns per operation, one thread (log scale)'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set logscale y
+set ylabel 'ns/op'
+set xtics rotate by -40
+set grid ytics
+set key top left
+set datafile missing 'NaN'
+plot {series}
+"""
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, check=True,
+                       capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        err = getattr(e, "stderr", "") or str(e)
+        print(f"report: gnuplot failed: {err.strip()}", file=sys.stderr)
+        return False
+    return True
+
+
+def report(outdir, specs, machine):
+    data, meta = {}, {}
+    for spec in specs:
+        env, paths = spec.split("=", 1)
+        for path in paths.split(","):
+            if not os.path.exists(path) or os.path.getsize(path) == 0:
+                print(f"report: {env}: no results ({path})", file=sys.stderr)
+                continue
+            meta[env], rows = read_csv(path)
+            data.setdefault(env, []).append(rows)
+    if not data:
+        print("report: no results at all", file=sys.stderr)
+        return 1
+    write_results_csv(data, os.path.join(outdir, "results.csv"))
+    with open(os.path.join(outdir, "table.md"), "w") as f:
+        f.write(table_md(data, meta, machine))
+    with open(os.path.join(outdir, "short.md"), "w") as f:
+        f.write(short_md(data))
+    plot(data, outdir)
+    return 0
+
+
+def check(path, off):
+    """Smoke check; prints one line per op, returns (passed, failed)."""
+    try:
+        _, rows = read_csv(path)
+    except (OSError, csv.Error, KeyError) as e:
+        print(f"  FAIL: cannot read {path}: {e}")
+        return 0, 1
+    passed = failed = 0
+    for op in OP_NAMES:
+        r = rows.get(op)
+        why = None
+        if r is None:
+            why = "did not run"
+        elif off and op in NEEDS_LAYER:
+            if r.get("status") != "skipped: layer off":
+                why = f"expected 'skipped: layer off', got {r.get('status')!r}"
+        elif r.get("status") != "ok":
+            why = f"status {r.get('status')!r}"
+        else:
+            bad = [k for k in NUMS if not (num(r, k) or 0) > 0]
+            loops = num(r, "loops")
+            if bad:
+                why = "not positive/finite: " + ",".join(bad)
+            elif not loops or loops < 1:
+                why = "no loops"
+            elif not num(r, "ns_min") <= num(r, "ns_op") <= num(r, "ns_max"):
+                why = "median outside [min, max]"
+        if why:
+            failed += 1
+            print(f"  FAIL {op}: {why}")
+        else:
+            passed += 1
+            print(f"  ok   {op}: {r['ns_op']} ns/op ({r['status']})")
+    extra = set(rows) - set(OP_NAMES)
+    if extra:
+        failed += 1
+        print(f"  FAIL unknown ops (update benchmarks/report.py): {sorted(extra)}")
+    return passed, failed
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[1] == "report":
+        machine = os.environ.get("BENCH_MACHINE", "unknown machine")
+        return report(argv[2], argv[3:], machine)
+    if len(argv) >= 3 and argv[1] == "check":
+        p, f = check(argv[2], "--off" in argv[3:])
+        print(f"{p} {f}")
+        return 1 if f or not p else 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

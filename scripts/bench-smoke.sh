@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Smoke test of the benchmark, for `make test`: a short run ("quick":
+# 2 ms per timed run, 3 runs) of every op in the benchmark kernel under
+# QEMU -smp 2, layer on and then off. Checks that every op ran (the
+# conversions report "skipped: layer off" in the off boot) and that every
+# number is positive and finite. No timing is asserted. Records the
+# counts as stage bench-smoke (one case per op and boot).
+#
+# Environment: BENCH_NO_BUILD=1 (use the kernel as built), BENCH_KDIR
+# (a kernel build dir with CONFIG_SNP_PAGE_LOCK_BENCH=y, e.g. a debug
+# kernel, default .build/x86-bench; a kernel named so is not rebuilt).
+. "$(dirname "$0")/lib.sh"
+
+KDIR=${BENCH_KDIR:-$BUILD/x86-bench}
+OUT=$BUILD/bench-smoke
+FRAGS=("$ROOT/configs/x86_64-base.config" "$ROOT/configs/x86_64-kvm.config"
+       "$ROOT/configs/snp_page_lock.config" "$ROOT/configs/x86_64-bench.config")
+
+if [ "${BENCH_NO_BUILD:-0}" != 1 ] && [ -z "${BENCH_KDIR:-}" ]; then
+	"$ROOT/scripts/build-x86.sh" "$KDIR" "${FRAGS[@]}"
+fi
+mkdir -p "$OUT"
+
+CMD='
+B=/sys/kernel/debug/snp_page_lock_bench
+if echo bogus > $B/run 2>/dev/null; then echo "bad input accepted"; exit 3; fi
+echo run quick > $B/run || exit 1
+echo SNP-BENCH-CSV-BEGIN
+cat $B/results
+echo SNP-BENCH-CSV-END'
+
+passed=0 failed=0
+for mode in on off; do
+	append=
+	flag=
+	if [ $mode = off ]; then
+		append=snp_page_lock=off
+		flag=--off
+	fi
+	log "bench-smoke: layer $mode"
+	st=0
+	KERNEL=$KDIR/arch/x86/boot/bzImage APPEND="$append" \
+		LOG="$LOGS/bench-smoke-$mode.log" QUIET=1 TIMEOUT=300 \
+		"$ROOT/scripts/vm-run.sh" "$CMD" || st=$?
+	sed -n '/^SNP-BENCH-CSV-BEGIN$/,/^SNP-BENCH-CSV-END$/p' \
+		"$LOGS/bench-smoke-$mode.log" |
+		grep -E '^(# snp_page_lock_bench|op,|[a-z0-9_]+,[0-9]+,)' \
+		> "$OUT/$mode.csv" || true
+	out=$(python3 "$ROOT/benchmarks/report.py" check "$OUT/$mode.csv" $flag) || true
+	echo "$out" | sed '$d'
+	read -r p f <<< "$(echo "$out" | tail -1)"
+	[[ "$p" =~ ^[0-9]+$ && "$f" =~ ^[0-9]+$ ]] || { p=0; f=1; }
+	if [ $st -ne 0 ]; then
+		echo "  FAIL boot (layer $mode): exit $st, log $LOGS/bench-smoke-$mode.log"
+		f=$((f + 1))
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+done
+
+record bench-smoke "$passed" "$failed" 0
+echo "bench-smoke: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
