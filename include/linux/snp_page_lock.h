@@ -50,7 +50,7 @@ bool __snp_page_lock_free_prepare(struct page *page, unsigned int order);
  *
  * Return: true if pins are counted and conversions are possible.
  */
-static inline bool snp_page_lock_is_enabled(void)
+static __always_inline bool snp_page_lock_is_enabled(void)
 {
 	return static_branch_unlikely(&snp_page_lock_enabled);
 }
@@ -74,7 +74,8 @@ static inline bool snp_page_lock_is_enabled(void)
  * private, -EAGAIN if a page is converting, -EOVERFLOW if a page's pin
  * count is saturated, -EINVAL if @nr_pages is 0 or the range wraps.
  */
-static inline int snp_pin_shared(unsigned long pfn, unsigned long nr_pages)
+static __always_inline int snp_pin_shared(unsigned long pfn,
+					  unsigned long nr_pages)
 {
 	if (!snp_page_lock_is_enabled())
 		return 0;
@@ -91,7 +92,8 @@ static inline int snp_pin_shared(unsigned long pfn, unsigned long nr_pages)
  * was never taken is a caller bug: it warns once and leaves the page alone.
  * May be called in any context.
  */
-static inline void snp_unpin_shared(unsigned long pfn, unsigned long nr_pages)
+static __always_inline void snp_unpin_shared(unsigned long pfn,
+					     unsigned long nr_pages)
 {
 	if (snp_page_lock_is_enabled())
 		__snp_unpin_shared(pfn, nr_pages);
@@ -110,7 +112,7 @@ static inline void snp_unpin_shared(unsigned long pfn, unsigned long nr_pages)
  * (converting) or -EOVERFLOW (pin count saturated). Never a mapping of a
  * private or converting page.
  */
-static inline void *snp_kmap_local_pfn(unsigned long pfn)
+static __always_inline void *snp_kmap_local_pfn(unsigned long pfn)
 {
 	if (!snp_page_lock_is_enabled())
 		return kmap_local_pfn(pfn);
@@ -124,7 +126,8 @@ static inline void *snp_kmap_local_pfn(unsigned long pfn)
  *
  * Unmap the page and drop its shared pin.
  */
-static inline void snp_kunmap_local(const void *addr, unsigned long pfn)
+static __always_inline void snp_kunmap_local(const void *addr,
+					     unsigned long pfn)
 {
 	if (!snp_page_lock_is_enabled()) {
 		kunmap_local(addr);
@@ -143,8 +146,8 @@ static inline void snp_kunmap_local(const void *addr, unsigned long pfn)
  *
  * Return: true if the block may be freed, false if it is leaked.
  */
-static inline bool snp_page_lock_free_prepare(struct page *page,
-					      unsigned int order)
+static __always_inline bool snp_page_lock_free_prepare(struct page *page,
+						       unsigned int order)
 {
 	if (!snp_page_lock_is_enabled())
 		return true;
