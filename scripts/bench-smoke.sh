@@ -17,8 +17,13 @@ OUT=$BUILD/bench-smoke
 FRAGS=("$ROOT/configs/x86_64-base.config" "$ROOT/configs/x86_64-kvm.config"
        "$ROOT/configs/snp_page_lock.config" "$ROOT/configs/x86_64-bench.config")
 
-if [ "${BENCH_NO_BUILD:-0}" != 1 ] && [ -z "${BENCH_KDIR:-}" ]; then
-	"$ROOT/scripts/build-x86.sh" "$KDIR" "${FRAGS[@]}"
+if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
+	if [ -z "${BENCH_KDIR:-}" ]; then
+		"$ROOT/scripts/build-x86.sh" "$KDIR" "${FRAGS[@]}"
+	elif [ "$(realpath -m "$KDIR")" = "$(realpath -m "$X86_OUT")" ]; then
+		# The main test kernel (make test): the benchmark is built in.
+		"$ROOT/scripts/build-x86.sh"
+	fi
 fi
 mkdir -p "$OUT"
 

@@ -38,6 +38,12 @@ sed -n '/^SNP-VM-START$/,/^SNP-VM-EXIT/p' "$LOGS/run.log" |
 if [ -x "$ROOT/scripts/bench.sh" ] && [ "${RUN_BENCH:-1}" = 1 ]; then
 	echo
 	echo "== benchmark (short run; make bench for the full one):"
-	BENCH_QUICK=1 "$ROOT/scripts/bench.sh" --short || rc=$?
+	BENCH_REPEAT=1 BENCH_UML=0 "$ROOT/scripts/bench.sh" > "$LOGS/run-bench.log" 2>&1 ||
+		rc=$?
+	if [ $rc -eq 0 ]; then
+		cat "$BUILD/bench/short.md"
+	else
+		tail -20 "$LOGS/run-bench.log"
+	fi
 fi
 exit $rc
