@@ -13,7 +13,7 @@ S := scripts
 all: run
 
 help:
-	@sed -n 's/^## //p' README.md 2>/dev/null || true
+	@sed -n 's/^## //p' Makefile
 
 ## make run: build what is missing, boot, show the layer working
 run:
@@ -65,10 +65,11 @@ x86:
 
 ## make clean: remove build output (keeps the unpacked source)
 clean:
-	rm -rf .build/src .build/uml .build/x86* .build/kselftest \
-		.build/logs .build/results .build/stage .build/bench \
-		.build/selftests-extra .build/overlay.manifest \
-		.build/patched.list
+	rm -rf .build/src .build/uml* .build/x86* .build/kselftest \
+		.build/logs .build/results* .build/stage .build/bench* \
+		.build/selftests-extra .build/run-extra .build/fuzz \
+		.build/model .build/tools .build/initrd.* \
+		.build/overlay.manifest .build/patched.list
 
 distclean:
 	rm -rf .build
