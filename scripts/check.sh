@@ -72,5 +72,5 @@ fi
 log "sparse: ${dirs[*]:-none}"
 
 name=check
-if [ $rc -eq 0 ]; then record "$name" 1 0 0; else record "$name" 0 1 0; fi
+record_one "$name" $rc
 exit $rc

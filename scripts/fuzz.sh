@@ -16,21 +16,14 @@ SEED=${3:-}
 D=$BUILD/fuzz
 rm -rf "$D"
 mkdir -p "$D"
-KST=$BUILD/kselftest/snp_page_lock
-make -s -C "$SRC/tools/testing/selftests/snp_page_lock" OUTPUT="$KST" \
-	KHDR_INCLUDES="-isystem $X86_OUT/usr/include" EXTRA_CFLAGS=-static \
-	"$KST/snp_pl_fuzz"
-cp "$KST/snp_pl_fuzz" "$D/"
+build_snp_selftests "$KST_SNP/snp_pl_fuzz"
+cp "$KST_SNP/snp_pl_fuzz" "$D/"
 
 rc=0
 LOG=$LOGS/fuzz.log QUIET=1 TIMEOUT=$((SECONDS_ * 4 + 300)) \
 	"$ROOT/scripts/vm-run.sh" "/extra/snp_pl_fuzz $SECONDS_ $THREADS $SEED" "$D" ||
 	rc=$?
 grep '^snp_pl_fuzz\|^FAIL\|^undocumented' "$LOGS/fuzz.log" | head -20 || true
-if [ $rc -eq 0 ]; then
-	record fuzz 1 0 0
-else
-	echo "fuzz: FAILED (exit $rc, log: $LOGS/fuzz.log)"
-	record fuzz 0 1 0
-fi
+[ $rc -eq 0 ] || echo "fuzz: FAILED (exit $rc, log: $LOGS/fuzz.log)"
+record_one fuzz $rc
 exit $rc

@@ -14,11 +14,7 @@ log "KUnit in the KCSAN kernel"
 LOG=$LOGS/$name.log QUIET=1 TIMEOUT=900 \
 APPEND="kunit.enable=1 kunit.filter_glob=snp_page_lock" \
 	"$ROOT/scripts/vm-run.sh" true || true
-"$ROOT/scripts/ktap-count.py" "$SRC" "$LOGS/$name.log" "$name" "$RESULTS" || rc=1
-if ! "$ROOT/scripts/scan-log.sh" "$LOGS/$name.log"; then
-	record "$name-scan" 0 1 0
-	rc=1
-fi
+count_kunit "$name" "$LOGS/$name.log" || rc=1
 
 NAME=torture-kcsan "$ROOT/scripts/torture.sh" "${KCSAN_TORTURE_S:-30}" || rc=1
 exit $rc

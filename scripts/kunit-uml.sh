@@ -26,11 +26,7 @@ while read -r name args; do
 	log "KUnit under UML: $name ($args)"
 	"${KUNIT[@]}" exec --build_dir="$UML_OUT" --raw_output=all \
 		--timeout=600 --kernel_args="$args" > "$LOGS/$name.log" 2>&1 || true
-	"$ROOT/scripts/ktap-count.py" "$SRC" "$LOGS/$name.log" "$name" "$RESULTS" || rc=1
-	if ! "$ROOT/scripts/scan-log.sh" "$LOGS/$name.log"; then
-		record "$name-scan" 0 1 0
-		rc=1
-	fi
+	count_kunit "$name" "$LOGS/$name.log" || rc=1
 done <<'LIST'
 kunit-uml snp_page_lock=on
 kunit-uml-off snp_page_lock=off

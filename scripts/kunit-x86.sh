@@ -18,11 +18,7 @@ for mode in on off; do
 	LOG=$LOGS/$name.log QUIET=1 TIMEOUT=900 \
 	APPEND="snp_page_lock=$mode $KUNIT_ARGS" \
 		"$ROOT/scripts/vm-run.sh" "$STATS" || true
-	"$ROOT/scripts/ktap-count.py" "$SRC" "$LOGS/$name.log" "$name" "$RESULTS" || rc=1
-	if ! "$ROOT/scripts/scan-log.sh" "$LOGS/$name.log"; then
-		record "$name-scan" 0 1 0
-		rc=1
-	fi
+	count_kunit "$name" "$LOGS/$name.log" || rc=1
 done
 
 # G5: each lockdep rule has a boot that breaks it on purpose and must get

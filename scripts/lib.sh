@@ -52,3 +52,33 @@ record() {
 	mkdir -p "$RESULTS"
 	echo "$2 $3 $4" > "$RESULTS/$1.counts"
 }
+
+# record_one NAME RC: a stage that is one test case, passed iff RC is 0.
+record_one() {
+	if [ "$2" -eq 0 ]; then record "$1" 1 0 0; else record "$1" 0 1 0; fi
+}
+
+# scan_counted NAME LOG: a splat in LOG is one more failed case of NAME.
+scan_counted() {
+	"$ROOT/scripts/scan-log.sh" "$2" && return 0
+	record "$1-scan" 0 1 0
+	return 1
+}
+
+# count_kunit NAME LOG: count the KUnit cases of a console log, scan it.
+count_kunit() {
+	local rc=0
+
+	"$ROOT/scripts/ktap-count.py" "$SRC" "$2" "$1" "$RESULTS" || rc=1
+	scan_counted "$1" "$2" || rc=1
+	return $rc
+}
+
+# build_snp_selftests [TARGET...]: tools/testing/selftests/snp_page_lock,
+# static, against the x86_64 test kernel's headers, into KST_SNP.
+KST_SNP=$BUILD/kselftest/snp_page_lock
+build_snp_selftests() {
+	make -s -C "$SRC/tools/testing/selftests/snp_page_lock" \
+		OUTPUT="$KST_SNP" KHDR_INCLUDES="-isystem $X86_OUT/usr/include" \
+		EXTRA_CFLAGS=-static -j"$JOBS" "$@"
+}

@@ -9,14 +9,11 @@
 
 "$ROOT/scripts/build-x86.sh"
 
-KST=$BUILD/kselftest/snp_page_lock
 D=$BUILD/run-extra
 rm -rf "$D"
 mkdir -p "$D"
-make -s -C "$SRC/tools/testing/selftests/snp_page_lock" OUTPUT="$KST" \
-	KHDR_INCLUDES="-isystem $X86_OUT/usr/include" EXTRA_CFLAGS=-static \
-	"$KST/snp_pl_demo"
-cp "$KST/snp_pl_demo" "$D/"
+build_snp_selftests "$KST_SNP/snp_pl_demo"
+cp "$KST_SNP/snp_pl_demo" "$D/"
 
 CMD='
 echo "== kernel $(uname -r), $(nproc) CPUs"

@@ -28,23 +28,18 @@ make -s -C "$SRC/tools/testing/selftests/kvm" ARCH=x86_64 \
 	die "KVM selftests build failed"
 }
 
-if [ -d "$SRC/tools/testing/selftests/snp_page_lock" ]; then
-	log "building snp_page_lock kselftests"
-	make -s -C "$SRC/tools/testing/selftests/snp_page_lock" \
-		OUTPUT="$KST/snp_page_lock" KHDR_INCLUDES="$HDRS" \
-		EXTRA_CFLAGS=-static -j"$JOBS" \
-		> "$LOGS/snp-selftests-build.log" 2>&1 || {
-		tail -40 "$LOGS/snp-selftests-build.log"
-		die "snp_page_lock kselftests build failed"
-	}
-	mkdir -p "$EXTRA/snp"
-	# Convention: every test binary is named *_test; the demo is not.
-	for t in $(cd "$KST/snp_page_lock" && find . -maxdepth 1 -type f \
-			-name '*_test' -perm -u+x -printf '%f\n' | sort); do
-		cp "$KST/snp_page_lock/$t" "$EXTRA/snp/"
-		echo "tap $t 600 /extra/snp/$t" >> "$EXTRA/tests.list"
-	done
-fi
+log "building snp_page_lock kselftests"
+build_snp_selftests > "$LOGS/snp-selftests-build.log" 2>&1 || {
+	tail -40 "$LOGS/snp-selftests-build.log"
+	die "snp_page_lock kselftests build failed"
+}
+mkdir -p "$EXTRA/snp"
+# Convention: every test binary is named *_test; the demo is not.
+for t in $(cd "$KST_SNP" && find . -maxdepth 1 -type f \
+		-name '*_test' -perm -u+x -printf '%f\n' | sort); do
+	cp "$KST_SNP/$t" "$EXTRA/snp/"
+	echo "tap $t 600 /extra/snp/$t" >> "$EXTRA/tests.list"
+done
 flock -u 9
 
 mkdir -p "$EXTRA/kvm"
@@ -61,8 +56,5 @@ LOG=$LOGS/$name.log QUIET=1 TIMEOUT=1500 \
 	"$ROOT/scripts/vm-run.sh" "sh /extra/run-tests.sh" "$EXTRA" || true
 rc=0
 "$ROOT/scripts/count-tests.py" "$LOGS/$name.log" "$name" "$RESULTS" || rc=1
-if ! "$ROOT/scripts/scan-log.sh" "$LOGS/$name.log"; then
-	record "$name-scan" 0 1 0
-	rc=1
-fi
+scan_counted "$name" "$LOGS/$name.log" || rc=1
 exit $rc
