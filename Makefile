@@ -8,7 +8,7 @@ SHELL := /bin/bash
 S := scripts
 
 .PHONY: all run test kunit selftests bench check vm-run clean distclean \
-	deps source overlay x86 uml-kunit kunit-x86 stress help
+	deps source overlay x86 kunit-x86 stress help
 
 all: run
 
@@ -60,6 +60,7 @@ source:
 overlay:
 	@$(S)/overlay.sh
 
+## make x86: build the x86_64 test kernel only
 x86:
 	@$(S)/build-x86.sh
 
@@ -71,5 +72,6 @@ clean:
 		.build/model .build/tools .build/initrd.* \
 		.build/overlay.manifest .build/patched.list
 
+## make distclean: remove .build entirely
 distclean:
 	rm -rf .build

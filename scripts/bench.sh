@@ -19,10 +19,11 @@
 # Environment: BENCH_MS (target ms per timed run, default 20), BENCH_RUNS
 # (timed runs per op, median reported, default 5), BENCH_REPEAT (boots of
 # each kind, default 3), BENCH_UML=0 (skip UML),
-# BENCH_NO_BUILD=1 (use the kernels as built).
+# BENCH_NO_BUILD=1 (use the kernels as built), BENCH_OUT (default
+# .build/bench).
 . "$(dirname "$0")/lib.sh"
 
-OUT=$BUILD/bench
+OUT=${BENCH_OUT:-$BUILD/bench}
 KDIR=$BUILD/x86-bench
 UDIR=$BUILD/uml-bench
 MS=${BENCH_MS:-20}

@@ -23,7 +23,6 @@ fail() { echo "check: FAIL: $*"; rc=1; }
 
 CP=("$SRC/scripts/checkpatch.pl" --strict --no-summary --quiet
     --show-types --max-line-length=100)
-n=0
 if [ ${#files[@]} -gt 0 ]; then
 	out=$(cd "$SRC" && "${CP[@]}" --no-tree -f \
 		"${files[@]/#/$ROOT/}" 2>&1) || true
@@ -32,7 +31,6 @@ if [ ${#files[@]} -gt 0 ]; then
 		echo "${out//$ROOT\//}"
 		fail "checkpatch (files)"
 	fi
-	n=${#files[@]}
 fi
 for p in "${patches[@]}"; do
 	out=$(cd "$SRC" && "${CP[@]}" "$ROOT/$p" 2>&1) || true

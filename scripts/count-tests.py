@@ -58,6 +58,7 @@ if cur:
     print(f"  {cur['name']}: did not finish")
     failed += cur['f'] + 1
     passed += cur['p']
+    skipped += cur['s']
 if passed + failed + skipped == 0:
     print(f'{name}: no test ran')
     failed = 1

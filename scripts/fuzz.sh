@@ -16,7 +16,9 @@ SEED=${3:-}
 D=$BUILD/fuzz
 rm -rf "$D"
 mkdir -p "$D"
+build_lock
 build_snp_selftests "$KST_SNP/snp_pl_fuzz"
+flock -u 9
 cp "$KST_SNP/snp_pl_fuzz" "$D/"
 
 rc=0

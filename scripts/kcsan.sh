@@ -14,7 +14,7 @@ log "KUnit in the KCSAN kernel"
 LOG=$LOGS/$name.log QUIET=1 TIMEOUT=900 \
 APPEND="kunit.enable=1 kunit.filter_glob=snp_page_lock" \
 	"$ROOT/scripts/vm-run.sh" true || true
-count_kunit "$name" "$LOGS/$name.log" || rc=1
+count_kunit "$name" "$LOGS/$name.log" snp_page_lock || rc=1
 
 NAME=torture-kcsan "$ROOT/scripts/torture.sh" "${KCSAN_TORTURE_S:-30}" || rc=1
 exit $rc

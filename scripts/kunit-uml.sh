@@ -19,16 +19,17 @@ log "kunit.py build (UML, .build/uml)"
 	tail -60 "$LOGS/kunit-uml-build.log"
 	die "UML build failed (log: $LOGS/kunit-uml-build.log)"
 }
+flock -u 9
 
 rc=0
 # name  kernel-args
-while read -r name args; do
+while read -r name suite args; do
 	log "KUnit under UML: $name ($args)"
 	"${KUNIT[@]}" exec --build_dir="$UML_OUT" --raw_output=all \
 		--timeout=600 --kernel_args="$args" > "$LOGS/$name.log" 2>&1 || true
-	count_kunit "$name" "$LOGS/$name.log" || rc=1
+	count_kunit "$name" "$LOGS/$name.log" "$suite" || rc=1
 done <<'LIST'
-kunit-uml snp_page_lock=on
-kunit-uml-off snp_page_lock=off
+kunit-uml snp_page_lock snp_page_lock=on
+kunit-uml-off snp_page_lock_off snp_page_lock=off
 LIST
 exit $rc

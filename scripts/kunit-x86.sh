@@ -11,15 +11,17 @@ rc=0
 KUNIT_ARGS="kunit.enable=1 kunit.filter_glob=snp_page_lock*"
 STATS='cat /sys/kernel/debug/snp_page_lock/stats 2>/dev/null; true'
 
-for mode in on off; do
-	name=kunit-x86
-	[ "$mode" = on ] || name=kunit-x86-off
+# name  suite this boot is for  layer
+while read -r name suite mode; do
 	log "KUnit in the x86_64 kernel: snp_page_lock=$mode"
 	LOG=$LOGS/$name.log QUIET=1 TIMEOUT=900 \
 	APPEND="snp_page_lock=$mode $KUNIT_ARGS" \
 		"$ROOT/scripts/vm-run.sh" "$STATS" || true
-	count_kunit "$name" "$LOGS/$name.log" || rc=1
-done
+	count_kunit "$name" "$LOGS/$name.log" "$suite" || rc=1
+done <<'LIST'
+kunit-x86 snp_page_lock on
+kunit-x86-off snp_page_lock_off off
+LIST
 
 # G5: each lockdep rule has a boot that breaks it on purpose and must get
 # the report naming the pin map (lockdep turns itself off after the first
@@ -29,18 +31,18 @@ done
 while read -r n expect; do
 	name=lockdep-selftest-$n
 	log "lockdep self-test $n boot (must report: $expect)"
-	LOG=$LOGS/$name.log QUIET=1 TIMEOUT=600 \
+	rc1=0
+	LOG=$LOGS/$name.log QUIET=1 TIMEOUT=600 EXPECT="$expect detected" \
 	APPEND="kunit.enable=1 kunit.filter_glob=snp_page_lock_lockdep snp_page_lock.lockdep_selftest=$n" \
-		"$ROOT/scripts/vm-run.sh" true >/dev/null 2>&1 || true
-	if "$ROOT/scripts/scan-log.sh" --expect "$expect detected" "$LOGS/$name.log" &&
-	   grep -q 'snp_page_pin' "$LOGS/$name.log"; then
+		"$ROOT/scripts/vm-run.sh" true > /dev/null || rc1=$?
+	if [ $rc1 -eq 0 ] && grep -q 'snp_page_pin' "$LOGS/$name.log"; then
 		echo "$name: lockdep reported it: ok"
-		record "$name" 1 0 0
 	else
 		echo "$name: FAILED: no '$expect' report naming snp_page_pin (log: $LOGS/$name.log)"
-		record "$name" 0 1 0
+		rc1=1
 		rc=1
 	fi
+	record_one "$name" $rc1
 done <<'LIST'
 1 possible recursive locking
 2 possible circular locking dependency

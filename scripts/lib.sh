@@ -60,25 +60,71 @@ record_one() {
 
 # scan_counted NAME LOG: a splat in LOG is one more failed case of NAME.
 scan_counted() {
+	rm -f "$RESULTS/$1-scan.counts"
 	"$ROOT/scripts/scan-log.sh" "$2" && return 0
 	record "$1-scan" 0 1 0
 	return 1
 }
 
-# count_kunit NAME LOG: count the KUnit cases of a console log, scan it.
+# count_kunit NAME LOG SUITE: count the KUnit cases of a console log (SUITE
+# must have passed cases: the suite this boot is for), scan it.
 count_kunit() {
 	local rc=0
 
-	"$ROOT/scripts/ktap-count.py" "$SRC" "$2" "$1" "$RESULTS" || rc=1
+	"$ROOT/scripts/ktap-count.py" "$SRC" "$2" "$1" "$RESULTS" "$3" || rc=1
 	scan_counted "$1" "$2" || rc=1
 	return $rc
 }
 
 # build_snp_selftests [TARGET...]: tools/testing/selftests/snp_page_lock,
-# static, against the x86_64 test kernel's headers, into KST_SNP.
+# static, against the x86_64 test kernel's headers, into KST_SNP. Call
+# with the build lock held.
 KST_SNP=$BUILD/kselftest/snp_page_lock
 build_snp_selftests() {
 	make -s -C "$SRC/tools/testing/selftests/snp_page_lock" \
 		OUTPUT="$KST_SNP" KHDR_INCLUDES="-isystem $X86_OUT/usr/include" \
 		EXTRA_CFLAGS=-static -j"$JOBS" "$@"
+}
+
+# failed_total: failed cases recorded so far in RESULTS.
+failed_total() {
+	local f p fl s total=0
+
+	for f in "$RESULTS"/*.counts; do
+		[ -e "$f" ] || continue
+		read -r p fl s < "$f"
+		total=$((total + fl))
+	done
+	echo "$total"
+}
+
+# run_stage NAME CMD...: run one stage, timed. A stage that fails without
+# recording a failed case gets one (NAME-error), so no failure is lost.
+run_stage() {
+	local name=$1 before rc=0
+
+	shift
+	before=$(failed_total)
+	log "=== $name"
+	timed "$name" "$@" || rc=$?
+	if [ $rc -ne 0 ] && [ "$(failed_total)" -eq "$before" ]; then
+		record "$name-error" 0 1 0
+	fi
+}
+
+# print_results: a line per recorded stage, then "N passed, N failed".
+# Fails if a case failed or none passed.
+print_results() {
+	local f p fl s passed=0 failed=0 skipped=0
+
+	for f in "$RESULTS"/*.counts; do
+		[ -e "$f" ] || continue
+		read -r p fl s < "$f"
+		printf '  %-24s %4d passed %4d failed %4d skipped\n' \
+			"$(basename "$f" .counts)" "$p" "$fl" "$s"
+		passed=$((passed + p)); failed=$((failed + fl)); skipped=$((skipped + s))
+	done
+	echo "  skipped: $skipped (suites meant for the other boot: layer on/off, lockdep self-tests; the UML-only checksum case on x86)"
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
 }

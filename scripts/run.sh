@@ -12,7 +12,9 @@
 D=$BUILD/run-extra
 rm -rf "$D"
 mkdir -p "$D"
+build_lock
 build_snp_selftests "$KST_SNP/snp_pl_demo"
+flock -u 9
 cp "$KST_SNP/snp_pl_demo" "$D/"
 
 CMD='
@@ -32,13 +34,14 @@ sed -n '/^SNP-VM-START$/,/^SNP-VM-EXIT/p' "$LOGS/run.log" |
 	grep -v '^SNP-VM-' | grep -v '^\[ *[0-9.]*\] ' || true
 [ $rc -eq 0 ] || { echo "run: FAILED (exit $rc, log: $LOGS/run.log)"; exit $rc; }
 
-if [ -x "$ROOT/scripts/bench.sh" ] && [ "${RUN_BENCH:-1}" = 1 ]; then
+# RUN_BENCH=0 skips the benchmark (and the build of its kernel).
+if [ "${RUN_BENCH:-1}" = 1 ]; then
 	echo
-	echo "== benchmark (short run; make bench for the full one):"
-	BENCH_REPEAT=1 BENCH_UML=0 "$ROOT/scripts/bench.sh" > "$LOGS/run-bench.log" 2>&1 ||
-		rc=$?
+	echo "== benchmark (one boot; make bench for the full run):"
+	BENCH_OUT=$BUILD/bench-run BENCH_REPEAT=1 BENCH_UML=0 \
+		"$ROOT/scripts/bench.sh" > "$LOGS/run-bench.log" 2>&1 || rc=$?
 	if [ $rc -eq 0 ]; then
-		cat "$BUILD/bench/short.md"
+		cat "$BUILD/bench-run/short.md"
 	else
 		tail -20 "$LOGS/run-bench.log"
 	fi

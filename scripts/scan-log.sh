@@ -5,7 +5,7 @@
 #   scan-log.sh LOG                 fail (exit 1) on any splat
 #   scan-log.sh --expect RE LOG     pass only if RE matches (a boot that
 #                                   is meant to splat); other splats are
-#                                   still printed
+#                                   not checked
 #
 # Any lockdep, KASAN, KCSAN, UBSAN report, WARNING, BUG, Oops, panic,
 # RCU stall or hung task fails the run; the offending lines are printed
@@ -18,6 +18,10 @@ if [ "${1:-}" = "--expect" ]; then
 	shift 2
 fi
 log=$1
+if [ ! -r "$log" ]; then
+	echo "scan-log: FAIL: no log $log"
+	exit 1
+fi
 
 SPLAT='WARNING:|BUG:|Oops|Kernel panic|general protection fault|'
 SPLAT+='UBSAN:|KASAN:|KCSAN:|possible recursive locking|'

@@ -40,6 +40,7 @@ for t in $(cd "$KST_SNP" && find . -maxdepth 1 -type f \
 	cp "$KST_SNP/$t" "$EXTRA/snp/"
 	echo "tap $t 600 /extra/snp/$t" >> "$EXTRA/tests.list"
 done
+grep -q '^tap ' "$EXTRA/tests.list" || die "no snp_page_lock kselftest was built"
 flock -u 9
 
 mkdir -p "$EXTRA/kvm"

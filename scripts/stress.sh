@@ -9,17 +9,16 @@ D=${DURATION:-600}
 RESULTS=$BUILD/results-stress
 export RESULTS
 rm -rf "$RESULTS"
+mkdir -p "$RESULTS"
+: > "$LOGS/timings"
 
-"$ROOT/scripts/torture.sh" "$D" || true
-"$ROOT/scripts/build-kcsan.sh"
-KERNEL=$BUILD/x86-kcsan/arch/x86/boot/bzImage NAME=torture-kcsan \
-	"$ROOT/scripts/torture.sh" "$D" || true
-"$ROOT/scripts/fuzz.sh" "$D" 4 || true
+kcsan_torture() {
+	"$ROOT/scripts/build-kcsan.sh" &&
+	KERNEL=$BUILD/x86-kcsan/arch/x86/boot/bzImage NAME=torture-kcsan \
+		"$ROOT/scripts/torture.sh" "$D"
+}
 
-passed=0 failed=0
-for f in "$RESULTS"/*.counts; do
-	read -r p fl s < "$f"
-	passed=$((passed + p)); failed=$((failed + fl))
-done
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+run_stage torture "$ROOT/scripts/torture.sh" "$D"
+run_stage torture-kcsan kcsan_torture
+run_stage fuzz "$ROOT/scripts/fuzz.sh" "$D" 4
+print_results

@@ -17,10 +17,8 @@ NAME=${NAME:-torture}
 
 R=/sys/module/snp_page_lock_torture/parameters/result
 CMD="
+[ -r $R ] || { echo 'torture result: not built in'; exit 1; }
 i=0
-while grep -q 'not run' $R && [ \$i -lt $((DURATION * 3 + 120)) ]; do
-	sleep 1; i=\$((i + 1))
-done
 while ! grep -qE 'SUCCESS|FAILURE' $R && [ \$i -lt $((DURATION * 3 + 120)) ]; do
 	sleep 1; i=\$((i + 1))
 done

@@ -29,6 +29,7 @@ EXPECT=${EXPECT:-}
 command -v qemu-system-x86_64 >/dev/null || "$ROOT/scripts/deps.sh"
 
 mkdir -p "$(dirname "$LOG")"
+: > "$LOG"	# never judge a run by an older log
 initrd=$(mktemp "$BUILD/initrd.XXXXXX")
 trap 'rm -f "$initrd"' EXIT
 "$ROOT/scripts/mkinitramfs.sh" "$initrd" "$CMD" "$DIR"
