@@ -68,11 +68,13 @@ MODULE_PARM_DESC(convert_timeout_ms,
  * 2: it waits for pins while holding a lock a pin holder takes. Both are
  * expected to produce a lockdep report; only for a dedicated test boot.
  */
+#if IS_ENABLED(CONFIG_SNP_PAGE_LOCK_KUNIT_TEST)
 unsigned int snp_page_lock_lockdep_selftest;
 module_param_named(lockdep_selftest, snp_page_lock_lockdep_selftest, uint, 0444);
 MODULE_PARM_DESC(lockdep_selftest,
 		 "Run the lockdep self-test KUnit suite (1 or 2; expect a splat)");
 EXPORT_SYMBOL_IF_KUNIT(snp_page_lock_lockdep_selftest);
+#endif
 
 static const struct snp_backend_ops *snp_backend __ro_after_init = &snp_backend_sw;
 
@@ -392,19 +394,13 @@ static void snp_pin_failed(unsigned long pfn, unsigned long nr_pages,
 	trace_snp_pin_fail(pfn, nr_pages, bad_pfn, err);
 }
 
-int __snp_pin_shared(unsigned long pfn, unsigned long nr_pages)
+/* Pin a valid range, all or nothing. */
+static int snp_pin_range(unsigned long pfn, unsigned long nr_pages)
 {
 	struct snp_ext_iter it = { };
 	struct snp_page_ext *spe;
 	unsigned long i;
 	int ret = 0;
-
-	if (unlikely(!snp_range_ok(pfn, nr_pages))) {
-		snp_pin_failed(pfn, nr_pages, pfn, -EINVAL);
-		return -EINVAL;
-	}
-
-	snp_pin_map_touch();
 
 	for (i = 0; i < nr_pages; i++) {
 		spe = snp_iter_get(&it, pfn + i);
@@ -426,6 +422,16 @@ int __snp_pin_shared(unsigned long pfn, unsigned long nr_pages)
 	snp_pin_failed(pfn, nr_pages, pfn + i, ret);
 	return ret;
 }
+
+int __snp_pin_shared(unsigned long pfn, unsigned long nr_pages)
+{
+	if (unlikely(!snp_range_ok(pfn, nr_pages))) {
+		snp_pin_failed(pfn, nr_pages, pfn, -EINVAL);
+		return -EINVAL;
+	}
+	snp_pin_map_touch();
+	return snp_pin_range(pfn, nr_pages);
+}
 EXPORT_SYMBOL_GPL(__snp_pin_shared);
 
 void __snp_unpin_shared(unsigned long pfn, unsigned long nr_pages)
@@ -437,11 +443,15 @@ void __snp_unpin_shared(unsigned long pfn, unsigned long nr_pages)
 }
 EXPORT_SYMBOL_GPL(__snp_unpin_shared);
 
+/*
+ * One page, so no range check; the lockdep map is held for read until
+ * snp_kunmap_local(), which records what snp_pin_map_touch() would.
+ */
 void *__snp_kmap_local_pfn(unsigned long pfn)
 {
 	int ret;
 
-	ret = __snp_pin_shared(pfn, 1);
+	ret = snp_pin_range(pfn, 1);
 	if (ret)
 		return ERR_PTR(ret);
 	snp_pin_map_acquire();
@@ -453,7 +463,8 @@ void __snp_kunmap_local(const void *addr, unsigned long pfn)
 {
 	kunmap_local(addr);
 	snp_pin_map_release();
-	__snp_unpin_shared(pfn, 1);
+	snp_unpin_range(pfn, 1);
+	snp_stat_add(SNP_STAT_UNPINS, 1);
 }
 EXPORT_SYMBOL_GPL(__snp_kunmap_local);
 
@@ -484,9 +495,9 @@ EXPORT_SYMBOL_GPL(snp_page_pins);
 /* ------------------------------------------------------------------------
  * G4: private pages must not reach the page allocator.
  *
- * Upstream snp_leak_pages() WARNs once and leaks. Here the page is leaked
- * and counted, and the report is a rate-limited pr_err() naming the pfn
- * rather than a WARN: the leak is fully contained (the page is never handed
+ * As upstream snp_leak_pages() (which reports with pr_warn(), not a WARN),
+ * the page is leaked and counted, and the report is a rate-limited pr_err()
+ * naming the pfn: the leak is fully contained (the page is never handed
  * out again), so there is no reason to taint the kernel or to panic with
  * panic_on_warn, and the KUnit test can exercise this exact path through
  * __free_pages() without producing a WARNING that would fail the test run.
@@ -593,36 +604,29 @@ static void snp_unmark(const struct snp_pfn_set *set, unsigned long from,
 }
 
 /*
- * The wait condition: takes and drops the page_ext reference each time it
- * is evaluated, so that nothing is held across schedule(). The acquire
- * pairs with the fully ordered unpin.
+ * Wait until @pfn holds no pin. snp_page_pins() takes and drops the
+ * page_ext reference each time the condition is evaluated, so nothing is
+ * held across schedule(); its acquire read pairs with the fully ordered
+ * unpin, so the backend's work is ordered after the last pin holder's.
  */
-static bool snp_pins_drained(unsigned long pfn)
-{
-	u32 s;
-
-	if (!snp_read_state(pfn, &s))
-		return true;
-	return !(s & SNP_PS_PINS_MASK);
-}
-
 static int snp_wait_drained(unsigned long pfn, long *timeout)
 {
-	struct snp_convert_wait_info info = {
-		.pfn = pfn,
-		.pins = snp_page_pins(pfn),
-	};
+	struct snp_convert_wait_info info = { .pfn = pfn };
+	unsigned int pins = snp_page_pins(pfn);
 	long left;
 	int ret;
 
+	if (!pins)
+		return 0;
+
 	snp_stat_add(SNP_STAT_WAITS, 1);
-	trace_snp_convert_wait(pfn, info.pins, jiffies_to_msecs(*timeout));
+	trace_snp_convert_wait(pfn, pins, jiffies_to_msecs(*timeout));
 	atomic_notifier_call_chain(&snp_convert_notifier,
 				   SNP_CONVERT_WAIT_START, &info);
 
 	/* The struct page is a stable address; the page_ext is not. */
 	left = snp_wait_var_event_killable_timeout(pfn_to_page(pfn),
-						   snp_pins_drained(pfn),
+						   !snp_page_pins(pfn),
 						   *timeout);
 	if (left > 0) {
 		*timeout = left;
@@ -642,16 +646,28 @@ static int snp_wait_drained(unsigned long pfn, long *timeout)
 	return ret;
 }
 
+static bool snp_set_ok(const struct snp_pfn_set *set)
+{
+	return set->nr && (set->pfns || snp_range_ok(set->base, set->nr));
+}
+
+static void snp_convert_aborted(unsigned long pfn, unsigned long nr_pages,
+				enum snp_page_state to, int ret)
+{
+	snp_stat_add(SNP_STAT_ABORTS, 1);
+	trace_snp_convert_abort(pfn, nr_pages, to, ret);
+}
+
 /*
- * Phase one for a set of pages; on error *@bad_idx is the index of the
- * failing page in @set.
+ * Phase one for a set of pages; on error *@bad_idx (if not NULL) is the
+ * index of the failing page in @set.
  */
 static int __snp_convert_begin(const struct snp_pfn_set *set,
 			       enum snp_page_state to, unsigned int flags,
 			       unsigned int timeout_ms, unsigned long *bad_idx)
 {
 	unsigned long i, nr_pages = set->nr, first_pinned = set->nr;
-	unsigned long pfn = snp_set_pfn(set, 0);
+	unsigned long pfn;
 	struct snp_ext_iter it = { };
 	struct snp_page_ext *spe;
 	unsigned int pins;
@@ -660,12 +676,16 @@ static int __snp_convert_begin(const struct snp_pfn_set *set,
 
 	might_sleep();
 
+	if (!snp_page_lock_is_enabled())
+		return -EOPNOTSUPP;
+
 	i = 0;
-	if ((flags & ~SNP_CONVERT_NOWAIT) ||
+	if (!snp_set_ok(set) || (flags & ~SNP_CONVERT_NOWAIT) ||
 	    (to != SNP_PAGE_PRIVATE && to != SNP_PAGE_SHARED)) {
 		ret = -EINVAL;
 		goto fail;
 	}
+	pfn = snp_set_pfn(set, 0);
 
 	trace_snp_convert_begin(pfn, nr_pages, to, flags);
 
@@ -709,28 +729,19 @@ static int __snp_convert_begin(const struct snp_pfn_set *set,
 
 	timeout = msecs_to_jiffies(timeout_ms ?: READ_ONCE(convert_timeout_ms));
 	for (; i < nr_pages; i++) {
-		spe = snp_iter_get(&it, snp_set_pfn(set, i));
-		if (!spe || !(atomic_read(&spe->state) & SNP_PS_PINS_MASK))
-			continue;
-		snp_iter_put(&it);
 		ret = snp_wait_drained(snp_set_pfn(set, i), &timeout);
 		if (ret)
 			break;
 	}
-	snp_iter_put(&it);
-
-	if (!ret) {
-		/* Order the backend's work after the last pin holder's. */
-		smp_mb();
+	if (!ret)
 		return 0;
-	}
 
 abort:
 	snp_unmark(set, 0, nr_pages);
-	snp_stat_add(SNP_STAT_ABORTS, 1);
-	trace_snp_convert_abort(pfn, nr_pages, to, ret);
+	snp_convert_aborted(pfn, nr_pages, to, ret);
 fail:
-	*bad_idx = i;
+	if (bad_idx)
+		*bad_idx = i;
 	return ret;
 }
 
@@ -758,18 +769,15 @@ int snp_convert_begin(unsigned long pfn, unsigned long nr_pages,
 		      unsigned int timeout_ms, unsigned long *bad_pfn)
 {
 	struct snp_pfn_set set = { .base = pfn, .nr = nr_pages };
-	unsigned long idx = 0;
-	int ret = -EINVAL;
+	unsigned long idx = ULONG_MAX;
+	int ret;
 
-	if (!snp_page_lock_is_enabled())
-		return -EOPNOTSUPP;
-	if (snp_range_ok(pfn, nr_pages))
-		ret = __snp_convert_begin(&set, to, flags, timeout_ms, &idx);
-	if (ret && bad_pfn)
+	ret = __snp_convert_begin(&set, to, flags, timeout_ms, &idx);
+	if (bad_pfn && idx != ULONG_MAX)
 		*bad_pfn = pfn + idx;
 	return ret;
 }
-EXPORT_SYMBOL_GPL(snp_convert_begin);
+EXPORT_SYMBOL_IF_KUNIT(snp_convert_begin);
 
 /**
  * snp_convert_begin_pfns() - phase one of a conversion of scattered pages
@@ -792,18 +800,10 @@ int snp_convert_begin_pfns(const unsigned long *pfns, unsigned long nr,
 			   unsigned int timeout_ms, unsigned long *bad_idx)
 {
 	struct snp_pfn_set set = { .pfns = pfns, .nr = nr };
-	unsigned long idx = 0;
-	int ret = -EINVAL;
 
-	if (!snp_page_lock_is_enabled())
-		return -EOPNOTSUPP;
-	if (pfns && nr)
-		ret = __snp_convert_begin(&set, to, flags, timeout_ms, &idx);
-	if (ret && bad_idx)
-		*bad_idx = idx;
-	return ret;
+	return __snp_convert_begin(&set, to, flags, timeout_ms, bad_idx);
 }
-EXPORT_SYMBOL_GPL(snp_convert_begin_pfns);
+EXPORT_SYMBOL_IF_KUNIT(snp_convert_begin_pfns);
 
 /*
  * Leave the CONVERTING state: commit to @to, or restore the old state.
@@ -839,18 +839,23 @@ static void snp_finish(const struct snp_pfn_set *set, unsigned long from,
 static int __snp_convert_end(const struct snp_pfn_set *set,
 			     enum snp_page_state to, bool commit)
 {
-	unsigned long i, j, nr_pages = set->nr, pfn = snp_set_pfn(set, 0);
+	unsigned long i, j, nr_pages = set->nr;
+	unsigned long pfn;
 	int (*apply)(unsigned long pfn);
 	int (*undo)(unsigned long pfn);
 	int ret = 0;
 
-	if (WARN_ON_ONCE(to != SNP_PAGE_PRIVATE && to != SNP_PAGE_SHARED))
+	/* Only after a successful begin, so these are caller bugs. */
+	if (WARN_ON_ONCE(!snp_page_lock_is_enabled()))
+		return -EOPNOTSUPP;
+	if (WARN_ON_ONCE(!snp_set_ok(set) ||
+			 (to != SNP_PAGE_PRIVATE && to != SNP_PAGE_SHARED)))
 		return -EINVAL;
+	pfn = snp_set_pfn(set, 0);
 
 	if (!commit) {
 		snp_finish(set, 0, nr_pages, to, false);
-		snp_stat_add(SNP_STAT_ABORTS, 1);
-		trace_snp_convert_abort(pfn, nr_pages, to, 0);
+		snp_convert_aborted(pfn, nr_pages, to, 0);
 		return 0;
 	}
 
@@ -889,8 +894,7 @@ static int __snp_convert_end(const struct snp_pfn_set *set,
 		snp_finish(set, j, j + 1, to, stuck);
 	}
 	snp_finish(set, i, nr_pages, to, false);
-	snp_stat_add(SNP_STAT_ABORTS, 1);
-	trace_snp_convert_abort(pfn, nr_pages, to, ret);
+	snp_convert_aborted(pfn, nr_pages, to, ret);
 	return ret;
 }
 
@@ -914,11 +918,9 @@ int snp_convert_end(unsigned long pfn, unsigned long nr_pages,
 {
 	struct snp_pfn_set set = { .base = pfn, .nr = nr_pages };
 
-	if (WARN_ON_ONCE(!snp_range_ok(pfn, nr_pages)))
-		return -EINVAL;
 	return __snp_convert_end(&set, to, commit);
 }
-EXPORT_SYMBOL_GPL(snp_convert_end);
+EXPORT_SYMBOL_IF_KUNIT(snp_convert_end);
 
 /**
  * snp_convert_end_pfns() - phase two of a conversion of scattered pages
@@ -936,11 +938,9 @@ int snp_convert_end_pfns(const unsigned long *pfns, unsigned long nr,
 {
 	struct snp_pfn_set set = { .pfns = pfns, .nr = nr };
 
-	if (WARN_ON_ONCE(!pfns || !nr))
-		return -EINVAL;
 	return __snp_convert_end(&set, to, commit);
 }
-EXPORT_SYMBOL_GPL(snp_convert_end_pfns);
+EXPORT_SYMBOL_IF_KUNIT(snp_convert_end_pfns);
 
 static int snp_convert(unsigned long pfn, unsigned long nr_pages,
 		       enum snp_page_state to, unsigned int flags)
@@ -978,7 +978,7 @@ int snp_convert_notifier_register(struct notifier_block *nb)
 {
 	return atomic_notifier_chain_register(&snp_convert_notifier, nb);
 }
-EXPORT_SYMBOL_GPL(snp_convert_notifier_register);
+EXPORT_SYMBOL_IF_KUNIT(snp_convert_notifier_register);
 
 /**
  * snp_convert_notifier_unregister() - undo snp_convert_notifier_register()
@@ -990,7 +990,7 @@ int snp_convert_notifier_unregister(struct notifier_block *nb)
 {
 	return atomic_notifier_chain_unregister(&snp_convert_notifier, nb);
 }
-EXPORT_SYMBOL_GPL(snp_convert_notifier_unregister);
+EXPORT_SYMBOL_IF_KUNIT(snp_convert_notifier_unregister);
 
 /* ------------------------------------------------------------------------
  * Backend support and test helpers.

@@ -36,7 +36,8 @@
  * page_ext is allocated per memory section (per node with FLATMEM) and
  * pfn_valid() can change at subsection granularity: range walks look the
  * page_ext up again whenever the pfn crosses a multiple of SNP_EXT_STRIDE.
- * SNP_EXT_SECTION is the allocation unit of page_ext (used by the tests).
+ * SNP_EXT_SECTION: a boundary the tests make a range cross (a memory
+ * section, where page_ext is allocated per section).
  */
 #ifdef CONFIG_SPARSEMEM
 #define SNP_EXT_STRIDE		PAGES_PER_SUBSECTION
@@ -112,12 +113,10 @@ enum snp_convert_event {
 /**
  * struct snp_convert_wait_info - what a waiting converter waits for
  * @pfn: the page whose pins must drain
- * @pins: its pin count when the wait started
  * @ret: SNP_CONVERT_WAIT_END only: 0 drained, -EBUSY timeout, -EINTR signal
  */
 struct snp_convert_wait_info {
 	unsigned long pfn;
-	unsigned int pins;
 	int ret;
 };
 
@@ -125,25 +124,14 @@ int snp_convert_notifier_register(struct notifier_block *nb);
 int snp_convert_notifier_unregister(struct notifier_block *nb);
 
 /*
- * Two-phase conversion. snp_convert_begin() leaves every page of the range
- * CONVERTING and unpinned (or fails with nothing changed); the caller may
- * then do its own work (e.g. zap user mappings) and must finish with
- * snp_convert_end(): @commit true runs the backend and commits (on a backend
- * error the range is aborted and the error returned), false aborts.
- * @to is SNP_PAGE_PRIVATE or SNP_PAGE_SHARED; @timeout_ms 0 means the
- * module parameter; @bad_pfn (may be NULL) gets the failing pfn on error.
+ * Two-phase conversion, for callers with work between the phases (the test
+ * pool zaps user mappings): see the kernel-doc in snp_page_lock.c.
  */
 int snp_convert_begin(unsigned long pfn, unsigned long nr_pages,
 		      enum snp_page_state to, unsigned int flags,
 		      unsigned int timeout_ms, unsigned long *bad_pfn);
 int snp_convert_end(unsigned long pfn, unsigned long nr_pages,
 		    enum snp_page_state to, bool commit);
-
-/*
- * The same for distinct pages that need not be contiguous (the pages of a
- * file): every page is marked before the first wait. @bad_idx gets the
- * index in @pfns of the failing page.
- */
 int snp_convert_begin_pfns(const unsigned long *pfns, unsigned long nr,
 			   enum snp_page_state to, unsigned int flags,
 			   unsigned int timeout_ms, unsigned long *bad_idx);
