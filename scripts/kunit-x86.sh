@@ -28,23 +28,25 @@ LIST
 # report, hence one boot each).
 #   1: converting while holding a pin        -> recursive locking
 #   2: waiting for pins under a lock a pinner takes -> circular dependency
-while read -r n expect; do
+while read -r n case expect; do
 	name=lockdep-selftest-$n
 	log "lockdep self-test $n boot (must report: $expect)"
 	rc1=0
 	LOG=$LOGS/$name.log QUIET=1 TIMEOUT=600 EXPECT="$expect detected" \
 	APPEND="kunit.enable=1 kunit.filter_glob=snp_page_lock_lockdep snp_page_lock.lockdep_selftest=$n" \
 		"$ROOT/scripts/vm-run.sh" true > /dev/null || rc1=$?
-	if [ $rc1 -eq 0 ] && grep -q 'snp_page_pin' "$LOGS/$name.log"; then
-		echo "$name: lockdep reported it: ok"
+	# The case itself checks that lockdep turned off (debug_locks).
+	if [ $rc1 -eq 0 ] && grep -q 'snp_page_pin' "$LOGS/$name.log" &&
+	   grep -Eq "] +ok [0-9]+ $case\$" "$LOGS/$name.log"; then
+		echo "$name: lockdep reported it, $case passed: ok"
 	else
-		echo "$name: FAILED: no '$expect' report naming snp_page_pin (log: $LOGS/$name.log)"
+		echo "$name: FAILED: no '$expect' report naming snp_page_pin, or $case did not pass (log: $LOGS/$name.log)"
 		rc1=1
 		rc=1
 	fi
 	record_one "$name" $rc1
 done <<'LIST'
-1 possible recursive locking
-2 possible circular locking dependency
+1 snp_test_lockdep_convert_while_pinned possible recursive locking
+2 snp_test_lockdep_wait_under_lock possible circular locking dependency
 LIST
 exit $rc

@@ -9,6 +9,7 @@
  */
 
 #include <kunit/test.h>
+#include <linux/debug_locks.h>
 #include <linux/delay.h>
 #include <linux/gfp.h>
 #include <linux/jiffies.h>
@@ -94,6 +95,38 @@ static bool snp_test_wait_for_waiter(unsigned long pfn)
 		usleep_range(1000, 2000);
 	}
 	return true;
+}
+
+/*
+ * Map @pfn with snp_kmap_local_pfn(), write through the mapping while it
+ * holds @pins pins (1 with the layer on, 0 off), and check the write
+ * through the mapping and, after the unmap, through the direct map.
+ */
+static void snp_test_kmap_write(struct kunit *test, unsigned long pfn,
+				unsigned int pins)
+{
+	u32 *addr;
+
+	addr = snp_kmap_local_pfn(pfn);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(addr));
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), pins);
+	WRITE_ONCE(addr[3], 0x5a5a5a5a);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(addr[3]), 0x5a5a5a5aU);
+	snp_kunmap_local(addr, pfn);
+	addr = page_address(pfn_to_page(pfn));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(addr[3]), 0x5a5a5a5aU);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 0U);
+}
+
+/* G1: snp_kmap_local_pfn() of @pfn must fail with @err and map nothing. */
+static void snp_test_expect_kmap_err(struct kunit *test, unsigned long pfn,
+				     int err)
+{
+	void *addr = snp_kmap_local_pfn(pfn);
+
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(addr), err);
+	if (!IS_ERR(addr))
+		snp_kunmap_local(addr, pfn);
 }
 
 /* ------------------------------------------------------------------------
@@ -288,29 +321,16 @@ static void snp_test_pin_converting_eagain(struct kunit *test)
 static void snp_test_kmap_refuses(struct kunit *test)
 {
 	unsigned long pfn = snp_test_alloc(test, 0);
-	u32 *addr;
 
-	addr = snp_kmap_local_pfn(pfn);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(addr));
-	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 1U);
-	WRITE_ONCE(*addr, 0x5a5a5a5a);
-	KUNIT_EXPECT_EQ(test, READ_ONCE(*addr), 0x5a5a5a5aU);
-	snp_kunmap_local(addr, pfn);
-	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 0U);
+	snp_test_kmap_write(test, pfn, 1);
 
 	KUNIT_ASSERT_EQ(test, snp_convert_begin(pfn, 1, SNP_PAGE_PRIVATE, 0,
 						0, NULL), 0);
-	addr = snp_kmap_local_pfn(pfn);
-	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(addr), -EAGAIN);
-	if (!IS_ERR(addr))
-		snp_kunmap_local(addr, pfn);
+	snp_test_expect_kmap_err(test, pfn, -EAGAIN);
 	KUNIT_ASSERT_EQ(test, snp_convert_end(pfn, 1, SNP_PAGE_PRIVATE, true),
 			0);
 
-	addr = snp_kmap_local_pfn(pfn);
-	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(addr), -EPERM);
-	if (!IS_ERR(addr))
-		snp_kunmap_local(addr, pfn);
+	snp_test_expect_kmap_err(test, pfn, -EPERM);
 	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 0U);
 }
 
@@ -457,7 +477,6 @@ static void snp_test_converting_blocks_new_pins(struct kunit *test)
 {
 	unsigned long pfn = snp_test_alloc(test, 0);
 	struct snp_test_thread *t;
-	void *addr;
 
 	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn, 1), 0);
 	t = snp_test_thread_start(test, snp_test_convert_fn, pfn, 1, NULL);
@@ -465,10 +484,7 @@ static void snp_test_converting_blocks_new_pins(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_CONVERTING);
 	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 1), -EAGAIN);
-	addr = snp_kmap_local_pfn(pfn);
-	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(addr), -EAGAIN);
-	if (!IS_ERR(addr))
-		snp_kunmap_local(addr, pfn);
+	snp_test_expect_kmap_err(test, pfn, -EAGAIN);
 	/* The converter is still waiting for our pin. */
 	KUNIT_EXPECT_FALSE(test, completion_done(&t->done));
 	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 1U);
@@ -634,7 +650,6 @@ static void snp_test_pin_saturation(struct kunit *test)
 {
 	unsigned long pfn = snp_test_alloc(test, 0);
 	unsigned long fails = snp_stat_read(SNP_STAT_PIN_EOVERFLOW);
-	void *addr;
 
 	KUNIT_ASSERT_EQ(test, snp_page_lock_test_add_pins(pfn,
 							  SNP_PS_PINS_MAX - 1),
@@ -642,10 +657,7 @@ static void snp_test_pin_saturation(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 1), 0);
 	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), (unsigned int)SNP_PS_PINS_MAX);
 	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 1), -EOVERFLOW);
-	addr = snp_kmap_local_pfn(pfn);
-	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(addr), -EOVERFLOW);
-	if (!IS_ERR(addr))
-		snp_kunmap_local(addr, pfn);
+	snp_test_expect_kmap_err(test, pfn, -EOVERFLOW);
 	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), (unsigned int)SNP_PS_PINS_MAX);
 	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_SHARED);
 	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_PIN_EOVERFLOW), fails + 2);
@@ -679,7 +691,10 @@ static void snp_test_free_private_leaks(struct kunit *test)
 		KUNIT_FAIL(test, "make_private failed");
 		return;
 	}
+	/* free_pages_prepare() clears ->private only after the hook. */
+	set_page_private(page, 0x5a);
 	__free_pages(page, 1);
+	KUNIT_EXPECT_EQ(test, page_private(page), 0x5aUL);
 	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_LEAKS), leaks + 2);
 	KUNIT_EXPECT_EQ(test, snp_page_state(pfn + 1), SNP_PAGE_PRIVATE);
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), 0);
@@ -979,15 +994,8 @@ static void snp_test_off_convert_unsupported(struct kunit *test)
 static void snp_test_off_kmap_works(struct kunit *test)
 {
 	unsigned long pfn = snp_test_alloc(test, 0);
-	u32 *addr;
 
-	addr = snp_kmap_local_pfn(pfn);
-	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(addr));
-	WRITE_ONCE(addr[3], 0xdeadbeef);
-	snp_kunmap_local(addr, pfn);
-	addr = page_address(pfn_to_page(pfn));
-	KUNIT_EXPECT_EQ(test, READ_ONCE(addr[3]), 0xdeadbeefU);
-	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 0U);
+	snp_test_kmap_write(test, pfn, 0);
 }
 
 static struct kunit_case snp_page_lock_off_cases[] = {
@@ -1028,6 +1036,8 @@ static void snp_test_lockdep_convert_while_pinned(struct kunit *test)
 
 	if (snp_page_lock_lockdep_selftest != 1)
 		kunit_skip(test, "lockdep_selftest != 1");
+	/* The report must be the one this case provokes. */
+	KUNIT_ASSERT_TRUE(test, debug_locks);
 
 	pfn = snp_test_alloc(test, 0);
 	addr = snp_kmap_local_pfn(pfn);
@@ -1035,6 +1045,8 @@ static void snp_test_lockdep_convert_while_pinned(struct kunit *test)
 	/* Expected: "possible recursive locking detected" (snp_page_pin). */
 	KUNIT_EXPECT_EQ(test, snp_convert_begin(pfn, 1, SNP_PAGE_PRIVATE, 0,
 						100, NULL), -EBUSY);
+	/* Lockdep turns itself off at its first report. */
+	KUNIT_EXPECT_FALSE(test, debug_locks);
 	snp_kunmap_local(addr, pfn);
 }
 
@@ -1049,6 +1061,7 @@ static void snp_test_lockdep_wait_under_lock(struct kunit *test)
 
 	if (snp_page_lock_lockdep_selftest != 2)
 		kunit_skip(test, "lockdep_selftest != 2");
+	KUNIT_ASSERT_TRUE(test, debug_locks);
 
 	pfn = snp_test_alloc(test, 0);
 	pfn2 = snp_test_alloc(test, 0);
@@ -1064,6 +1077,7 @@ static void snp_test_lockdep_wait_under_lock(struct kunit *test)
 	mutex_lock(&snp_test_lockdep_mutex);
 	ret = snp_make_private(pfn2, 1, 0);
 	mutex_unlock(&snp_test_lockdep_mutex);
+	KUNIT_EXPECT_FALSE(test, debug_locks);
 	KUNIT_EXPECT_EQ(test, ret, 0);
 }
 
