@@ -215,32 +215,35 @@ unsigned int snp_page_pins(unsigned long pfn);
 
 #else /* !CONFIG_SNP_PAGE_LOCK */
 
-static inline bool snp_page_lock_is_enabled(void)
+static __always_inline bool snp_page_lock_is_enabled(void)
 {
 	return false;
 }
 
-static inline int snp_pin_shared(unsigned long pfn, unsigned long nr_pages)
+static __always_inline int snp_pin_shared(unsigned long pfn,
+					  unsigned long nr_pages)
 {
 	return 0;
 }
 
-static inline void snp_unpin_shared(unsigned long pfn, unsigned long nr_pages)
+static __always_inline void snp_unpin_shared(unsigned long pfn,
+					     unsigned long nr_pages)
 {
 }
 
-static inline void *snp_kmap_local_pfn(unsigned long pfn)
+static __always_inline void *snp_kmap_local_pfn(unsigned long pfn)
 {
 	return kmap_local_pfn(pfn);
 }
 
-static inline void snp_kunmap_local(const void *addr, unsigned long pfn)
+static __always_inline void snp_kunmap_local(const void *addr,
+					     unsigned long pfn)
 {
 	kunmap_local(addr);
 }
 
-static inline bool snp_page_lock_free_prepare(struct page *page,
-					      unsigned int order)
+static __always_inline bool snp_page_lock_free_prepare(struct page *page,
+						       unsigned int order)
 {
 	return true;
 }
