@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # make check: checkpatch --strict on our kernel files and patches,
 # kernel-doc -Wall on our sources and headers, sparse (C=2) on our
-# objects in the x86_64 test kernel. Any finding fails.
+# objects in the x86_64 test kernel, and the hook sites built with the
+# layer configured out (check-off.sh). Any finding fails.
 . "$(dirname "$0")/lib.sh"
 
 "$ROOT/scripts/overlay.sh"
@@ -68,6 +69,10 @@ if [ ${#dirs[@]} -gt 0 ]; then
 	done
 fi
 log "sparse: ${dirs[*]:-none}"
+
+# G6: the hooks compile to nothing with CONFIG_SNP_PAGE_LOCK=n.
+"$ROOT/scripts/check-off.sh" || fail "CONFIG_SNP_PAGE_LOCK=n"
+log "CONFIG_SNP_PAGE_LOCK=n: hooks compile to nothing"
 
 name=check
 record_one "$name" $rc
