@@ -11,13 +11,12 @@
 
 TRACE_DEFINE_ENUM(SNP_PAGE_SHARED);
 TRACE_DEFINE_ENUM(SNP_PAGE_PRIVATE);
-TRACE_DEFINE_ENUM(SNP_PAGE_CONVERTING);
 
+/* A conversion's target state (never SNP_PAGE_CONVERTING). */
 #define show_snp_state(to)					\
 	__print_symbolic(to,					\
 			 { SNP_PAGE_SHARED, "shared" },		\
-			 { SNP_PAGE_PRIVATE, "private" },	\
-			 { SNP_PAGE_CONVERTING, "converting" })
+			 { SNP_PAGE_PRIVATE, "private" })
 
 /* A pin (or a range pin) failed on @bad_pfn; nothing stays pinned. */
 TRACE_EVENT(snp_pin_fail,
@@ -54,11 +53,14 @@ DECLARE_EVENT_CLASS(snp_convert_template,
 			      show_snp_state(__entry->to), __entry->ret)
 );
 
-/* A conversion starts; @ret carries its flags. */
-DEFINE_EVENT(snp_convert_template, snp_convert_begin,
-	     TP_PROTO(unsigned long pfn, unsigned long nr_pages, int to,
-		      int ret),
-	     TP_ARGS(pfn, nr_pages, to, ret)
+/* A conversion starts; the template's ret field carries its flags. */
+DEFINE_EVENT_PRINT(snp_convert_template, snp_convert_begin,
+		   TP_PROTO(unsigned long pfn, unsigned long nr_pages, int to,
+			    int flags),
+		   TP_ARGS(pfn, nr_pages, to, flags),
+		   TP_printk("pfn=0x%lx nr_pages=%lu to=%s flags=%#x",
+			     __entry->pfn, __entry->nr_pages,
+			     show_snp_state(__entry->to), __entry->ret)
 );
 
 /* A conversion committed. */
