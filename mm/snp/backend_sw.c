@@ -17,6 +17,7 @@
 #include <linux/mm.h>
 #include <linux/set_memory.h>
 #include <asm/tlbflush.h>
+#include <kunit/static_stub.h>
 #include <kunit/visibility.h>
 
 #include "snp_page_lock_internal.h"
@@ -76,6 +77,9 @@ static int snp_sw_make_private(unsigned long pfn)
 	struct page *page = pfn_to_page(pfn);
 	unsigned long addr;
 	int ret;
+
+	/* Lets a KUnit test make the backend fail (nothing without KUnit). */
+	KUNIT_STATIC_STUB_REDIRECT(snp_sw_make_private, pfn);
 
 	snp_sw_csum_store(pfn);
 

@@ -8,6 +8,7 @@
  * lockdep report). Every wait in these tests is bounded.
  */
 
+#include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/debug_locks.h>
 #include <linux/delay.h>
@@ -21,6 +22,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/snp_page_lock.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 
 #include "snp_page_lock_internal.h"
@@ -568,6 +570,56 @@ static void snp_test_convert_pfns(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, snp_test_word(pfns[i]), 0U);
 }
 
+static unsigned long snp_test_fail_pfn;
+
+/* The software backend, failing on snp_test_fail_pfn. */
+static int snp_test_failing_make_private(unsigned long pfn)
+{
+	struct kunit *test = kunit_get_current_test();
+	int ret;
+
+	if (pfn == snp_test_fail_pfn)
+		return -EIO;
+	kunit_deactivate_static_stub(test, snp_backend_sw.make_private);
+	ret = snp_backend_sw.make_private(pfn);
+	kunit_activate_static_stub(test, snp_backend_sw.make_private,
+				   snp_test_failing_make_private);
+	return ret;
+}
+
+/*
+ * G3: when the backend fails on a page of a range, the pages it already
+ * converted are converted back and the whole range is as before.
+ */
+static void snp_test_backend_error_rolls_back(struct kunit *test)
+{
+	unsigned long errors = snp_stat_read(SNP_STAT_BACKEND_ERRORS);
+	unsigned long pfn = snp_test_alloc(test, 2);
+	u64 val;
+	int i;
+
+	if (strcmp(snp_page_lock_backend_name(), snp_backend_sw.name))
+		kunit_skip(test, "the software backend is not in use");
+
+	snp_test_fail_pfn = pfn + 2;
+	kunit_activate_static_stub(test, snp_backend_sw.make_private,
+				   snp_test_failing_make_private);
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 4, 0), -EIO);
+	kunit_deactivate_static_stub(test, snp_backend_sw.make_private);
+
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_BACKEND_ERRORS),
+			errors + 1);
+	for (i = 0; i < 4; i++) {
+		KUNIT_EXPECT_EQ(test, snp_test_word(pfn + i), 0U);
+		/* Pages 0 and 1 were unmapped, then mapped again. */
+		KUNIT_EXPECT_EQ(test,
+				copy_from_kernel_nofault(&val,
+							 page_address(pfn_to_page(pfn + i)),
+							 sizeof(val)), 0L);
+	}
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 4, 0), 0);
+}
+
 /* A fatal signal ends the wait with -EINTR and nothing changed. */
 static void snp_test_convert_killed(struct kunit *test)
 {
@@ -940,6 +992,7 @@ static struct kunit_case snp_page_lock_cases[] = {
 	KUNIT_CASE(snp_test_abort_restores),
 	KUNIT_CASE(snp_test_converting_blocks_new_pins),
 	KUNIT_CASE(snp_test_convert_pfns),
+	KUNIT_CASE(snp_test_backend_error_rolls_back),
 	KUNIT_CASE(snp_test_convert_killed),
 	KUNIT_CASE(snp_test_wait_notifier),
 	KUNIT_CASE(snp_test_pin_saturation),
