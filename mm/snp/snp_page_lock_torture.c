@@ -11,10 +11,10 @@
  * no page they made private holds a pin. Every failed check is an
  * invariant violation; a run with any violation fails.
  *
- * Built as a module it runs on load; built in it runs only when booted
- * with snp_page_lock_torture.run=1. The result is printed as one line,
- * "snp_page_lock_torture: SUCCESS ..." or "... FAILURE ...", and kept in
- * /sys/module/snp_page_lock_torture/parameters/result.
+ * It is built in (CONFIG_SNP_PAGE_LOCK_TORTURE is bool) and runs only
+ * when booted with snp_page_lock_torture.run=1. The result is printed as
+ * one line, "snp_page_lock_torture: SUCCESS ..." or "... FAILURE ...", and
+ * kept in /sys/module/snp_page_lock_torture/parameters/result.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -31,41 +31,22 @@
 #include <linux/prandom.h>
 #include <linux/slab.h>
 #include <linux/snp_page_lock.h>
+#include <linux/torture.h>
 #include <linux/uaccess.h>
 
 #include "snp_page_lock_internal.h"
 
-static bool run;
-module_param(run, bool, 0444);
-MODULE_PARM_DESC(run, "Built in: run at boot (a module always runs on load)");
-
-static int nr_pinners = -1;
-module_param(nr_pinners, int, 0444);
-MODULE_PARM_DESC(nr_pinners, "Pinner threads (default: 2 per online CPU)");
-
-static int nr_converters = 2;
-module_param(nr_converters, int, 0444);
-MODULE_PARM_DESC(nr_converters, "Converter threads (default 2)");
-
-static unsigned int order = 6;
-module_param(order, uint, 0444);
-MODULE_PARM_DESC(order, "The pages tortured: one block of 2^order pages (default 6)");
-
-static unsigned int max_range = 8;
-module_param(max_range, uint, 0444);
-MODULE_PARM_DESC(max_range, "Largest range pinned or converted at once, in pages");
-
-static unsigned int duration = 60;
-module_param(duration, uint, 0444);
-MODULE_PARM_DESC(duration, "Seconds to run (default 60)");
-
-static unsigned int hold_us = 20;
-module_param(hold_us, uint, 0444);
-MODULE_PARM_DESC(hold_us, "Longest time a pin is held, in microseconds");
-
-static unsigned int nowait_pct = 50;
-module_param(nowait_pct, uint, 0444);
-MODULE_PARM_DESC(nowait_pct, "Percentage of conversions using SNP_CONVERT_NOWAIT");
+torture_param(bool, run, false, "Run the test at boot (default: do not)");
+torture_param(int, nr_pinners, -1, "Pinner threads (default: 2 per online CPU)");
+torture_param(int, nr_converters, 2, "Converter threads (default 2)");
+torture_param(uint, order, 6,
+	      "The pages tortured: one block of 2^order pages (default 6)");
+torture_param(uint, max_range, 8,
+	      "Largest range pinned or converted at once, in pages");
+torture_param(uint, duration, 60, "Seconds to run (default 60)");
+torture_param(uint, hold_us, 20, "Longest time a pin is held, in microseconds");
+torture_param(uint, nowait_pct, 50,
+	      "Percentage of conversions using SNP_CONVERT_NOWAIT");
 
 static char result[256] = "not run";
 module_param_string(result, result, sizeof(result), 0444);
@@ -98,7 +79,6 @@ static unsigned long base_pfn;
 static unsigned long nr_pages;
 static struct task_struct **threads;
 static int nr_threads;
-static struct task_struct *supervisor;
 
 static void t_inc(int item)
 {
@@ -313,17 +293,20 @@ static void t_stop_threads(void)
 	}
 }
 
+/* Runs the test for duration seconds, stops it, reports; then exits. */
 static int t_supervisor(void *arg)
 {
 	unsigned long end = jiffies + duration * HZ;
 	long ops, violations;
 
-	while (time_before(jiffies, end) && !kthread_should_stop()) {
+	while (time_before(jiffies, end)) {
 		schedule_timeout_interruptible(min_t(long, 10 * HZ,
 						     end - jiffies));
 		t_report("progress");
 	}
 	t_stop_threads();
+	kfree(threads);
+	threads = NULL;
 	t_final_sweep();
 
 	ops = atomic_long_read(&t_count[T_PIN_OK]) +
@@ -340,18 +323,19 @@ static int t_supervisor(void *arg)
 	t_report("end");
 	pr_info("%s\n", result);
 
-	/* Wait for module exit (or forever, built in). */
-	while (!kthread_should_stop())
-		schedule_timeout_interruptible(HZ);
+	/* A page left private or pinned is leaked, never handed out again. */
+	if (!violations)
+		__free_pages(pfn_to_page(base_pfn), order);
 	return 0;
 }
 
 static int __init snp_page_lock_torture_init(void)
 {
+	struct task_struct *supervisor;
 	struct page *page;
 	int i, ret;
 
-	if (IS_BUILTIN(CONFIG_SNP_PAGE_LOCK_TORTURE) && !run)
+	if (!run)
 		return 0;
 	if (!snp_page_lock_is_enabled()) {
 		pr_err("the page lock is off (snp_page_lock=off)\n");
@@ -397,7 +381,6 @@ static int __init snp_page_lock_torture_init(void)
 	supervisor = kthread_run(t_supervisor, NULL, "snp_torture");
 	if (IS_ERR(supervisor)) {
 		ret = PTR_ERR(supervisor);
-		supervisor = NULL;
 		goto stop_threads;
 	}
 	return 0;
@@ -412,18 +395,6 @@ free_pages:
 	return ret;
 }
 module_init(snp_page_lock_torture_init);
-
-static void __exit snp_page_lock_torture_exit(void)
-{
-	if (!supervisor)
-		return;
-	kthread_stop(supervisor);
-	t_stop_threads();
-	kfree(threads);
-	if (!atomic_long_read(&t_count[T_VIOLATIONS]))
-		__free_pages(pfn_to_page(base_pfn), order);
-}
-module_exit(snp_page_lock_torture_exit);
 
 MODULE_DESCRIPTION("Torture test for the SNP page lock");
 MODULE_LICENSE("GPL");
