@@ -139,6 +139,11 @@ def ratio(data, env, a, b, metric=boot_ns):
     return median(vals)
 
 
+def envs_of(data, names=ENVS):
+    """The boots of names (default: all, in order) that have results."""
+    return [e for e in names if e in data]
+
+
 def row_of(data, env, op):
     for boot in data.get(env, []):
         if op in boot:
@@ -164,8 +169,12 @@ def targets(data):
         met = None if value is None else (value <= goal if le else value >= goal)
         out.append((name, env, value, ("<= " if le else ">= ") + f"{goal:g}", met, how))
 
+    def info(name, env, value, how):
+        """A number shown next to the targets, not a target of its own."""
+        out.append(("(info) " + name, env, value, "-", None, how))
+
     def envs(*names):
-        return [e for e in names if e in data]
+        return envs_of(data, names)
 
     for env in envs("qemu-on", "uml-on"):
         add("pin+unpin vs get_page+put_page", env,
@@ -174,9 +183,9 @@ def targets(data):
         add("layer off: snp_kmap vs bare kmap", env,
             ratio(data, env, "snp_kmap", "kmap_pfn"), 1.02, True,
             "snp_kmap / kmap_pfn, snp_page_lock=off boot")
-        out.append(("(info) layer off: snp_kmap vs kmap_local_page", env,
-                    ratio(data, env, "snp_kmap", "kmap"), "-", None,
-                    "snp_kmap / kmap, snp_page_lock=off boot"))
+        info("layer off: snp_kmap vs kmap_local_page", env,
+             ratio(data, env, "snp_kmap", "kmap"),
+             "snp_kmap / kmap, snp_page_lock=off boot")
     for env in envs("qemu-on", "uml-on"):
         add("no slower than v5 SRCU, 1 thread", env,
             ratio(data, env, "snp_kmap", "v5_srcu"), 1.0, True,
@@ -189,18 +198,17 @@ def targets(data):
         add("1-page conversion vs synchronize_srcu_expedited", env,
             ratio(data, env, "srcu_exp", "convert_1p"), 10.0, False,
             "srcu_exp / convert_1p (speed-up)")
-        # Not a target of its own: the conversion without the backend.
-        out.append(("(info) the layer's part of a 1-page conversion vs "
-                    "synchronize_srcu_expedited", env,
-                    ratio(data, env, "srcu_exp", "layer_1p"), "-", None,
-                    "srcu_exp / layer_1p (speed-up)"))
+        # The conversion without the backend.
+        info("the layer's part of a 1-page conversion vs "
+             "synchronize_srcu_expedited", env,
+             ratio(data, env, "srcu_exp", "layer_1p"),
+             "srcu_exp / layer_1p (speed-up)")
         add("2 MiB conversion vs backend alone", env,
             ratio(data, env, "convert_2m", "backend_2m"), 1.5, True,
             "convert_2m / backend_2m (ns)")
-        out.append(("(info) the layer's part of a 2 MiB conversion over the "
-                    "backend's work", env,
-                    ratio(data, env, "layer_2m", "backend_2m"), "-", None,
-                    "layer_2m / backend_2m"))
+        info("the layer's part of a 2 MiB conversion over the backend's work",
+             env, ratio(data, env, "layer_2m", "backend_2m"),
+             "layer_2m / backend_2m")
     for env in envs("qemu-on"):
         add("distinct-page pinning, 2 threads vs 1", env,
             ratio(data, env, "pin_x2", "pin", boot_mops), 1.8, False,
@@ -236,7 +244,7 @@ def write_results_csv(data, path):
 
 
 def table_md(data, meta, machine):
-    envs = [e for e in ENVS if e in data]
+    envs = envs_of(data)
     out = []
     out.append(f"Measured on: {machine}")
     for e in envs:
@@ -288,7 +296,7 @@ def targets_md(data):
 
 
 def short_md(data):
-    envs = [e for e in ENVS if e in data]
+    envs = envs_of(data)
     keep = ["empty", "get_put", "kmap", "kmap_pfn", "pin", "snp_kmap", "v5_srcu",
             "v6_spin", "pin_2m", "layer_1p", "backend_1p", "convert_1p",
             "backend_2m", "convert_2m",
@@ -309,7 +317,7 @@ def short_md(data):
 
 def plot(data, outdir):
     """ns/op of the one-thread ops, log scale, one bar per boot."""
-    envs = [e for e in ENVS if e in data]
+    envs = envs_of(data)
     ops = [op for op in OP_NAMES if not op.endswith(("_x2", "_same", "_adjacent"))]
     dat = os.path.join(outdir, "plot.dat")
     with open(dat, "w") as f:

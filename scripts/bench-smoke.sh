@@ -1,25 +1,29 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Smoke test of the benchmark, for `make test`: a short run ("quick":
-# 2 ms per timed run, 3 runs) of every op in the benchmark kernel under
-# QEMU -smp 2, layer on and then off. Checks that every op ran (the
-# conversions report "skipped: layer off" in the off boot) and that every
-# number is positive and finite. No timing is asserted. Records the
-# counts as stage bench-smoke (one case per op and boot).
+# 2 ms per timed run, 3 runs) of every op under QEMU -smp 2, layer on and
+# then off. Checks that every op ran (the conversions report "skipped:
+# layer off" in the off boot), that every number is positive and finite
+# and that bad input to "run" is refused. No timing is asserted. Records
+# the counts as stage bench-smoke (one case per op and boot).
+#
+# Under `make test` it runs on the main test kernel (.build/x86, KASAN +
+# lockdep: test.sh sets BENCH_KDIR to it), which saves CI the build of
+# the benchmark kernel; run alone it builds and boots .build/x86-bench.
 #
 # Environment: BENCH_NO_BUILD=1 (use the kernel as built), BENCH_KDIR
-# (a kernel build dir with CONFIG_SNP_PAGE_LOCK_BENCH=y, e.g. a debug
-# kernel, default .build/x86-bench; a kernel named so is not rebuilt).
+# (a kernel build dir with CONFIG_SNP_PAGE_LOCK_BENCH=y, default
+# .build/x86-bench; the main test kernel is built as `make x86` does,
+# any other dir is used as it is).
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/scripts/bench-lib.sh"
 
 KDIR=${BENCH_KDIR:-$BUILD/x86-bench}
 OUT=$BUILD/bench-smoke
-FRAGS=("$ROOT/configs/x86_64-base.config" "$ROOT/configs/x86_64-kvm.config"
-       "$ROOT/configs/snp_page_lock.config" "$ROOT/configs/x86_64-bench.config")
 
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
 	if [ -z "${BENCH_KDIR:-}" ]; then
-		"$ROOT/scripts/build-x86.sh" "$KDIR" "${FRAGS[@]}"
+		"$ROOT/scripts/build-x86.sh" "$KDIR" "${BENCH_FRAGS[@]}"
 	elif [ "$(realpath -m "$KDIR")" = "$(realpath -m "$X86_OUT")" ]; then
 		# The main test kernel (make test): the benchmark is built in.
 		"$ROOT/scripts/build-x86.sh"
@@ -48,10 +52,7 @@ for mode in on off; do
 	KERNEL=$KDIR/arch/x86/boot/bzImage APPEND="$append" \
 		LOG="$LOGS/bench-smoke-$mode.log" QUIET=1 TIMEOUT=300 \
 		"$ROOT/scripts/vm-run.sh" "$CMD" || st=$?
-	sed -n '/^SNP-BENCH-CSV-BEGIN$/,/^SNP-BENCH-CSV-END$/p' \
-		"$LOGS/bench-smoke-$mode.log" |
-		grep -E '^(# snp_page_lock_bench|op,|[a-z0-9_]+,[0-9]+,)' \
-		> "$OUT/$mode.csv" || true
+	extract_csv "$LOGS/bench-smoke-$mode.log" "$OUT/$mode.csv"
 	out=$(python3 "$ROOT/benchmarks/report.py" check "$OUT/$mode.csv" $flag) || true
 	echo "$out" | sed '$d'
 	read -r p f <<< "$(echo "$out" | tail -1)"

@@ -22,6 +22,7 @@
 # BENCH_NO_BUILD=1 (use the kernels as built), BENCH_OUT (default
 # .build/bench).
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/scripts/bench-lib.sh"
 
 OUT=${BENCH_OUT:-$BUILD/bench}
 KDIR=$BUILD/x86-bench
@@ -30,8 +31,6 @@ MS=${BENCH_MS:-20}
 RUNS=${BENCH_RUNS:-5}
 REPEAT=${BENCH_REPEAT:-3}
 BENCH_UML=${BENCH_UML:-1}
-FRAGS=("$ROOT/configs/x86_64-base.config" "$ROOT/configs/x86_64-kvm.config"
-       "$ROOT/configs/snp_page_lock.config" "$ROOT/configs/x86_64-bench.config")
 # The ops worth a second boot with the layer off.
 OFF_OPS=empty,get_put,kmap,kmap_pfn,pin,snp_kmap,v5_srcu,v6_spin,get_put_2m,pin_2m
 t_start=$(now)
@@ -41,7 +40,7 @@ rm -f "$OUT"/*.csv "$OUT"/*.md "$OUT"/plot.* "$OUT"/*.log
 
 # --- build -------------------------------------------------------------
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
-	timed bench-build-x86 "$ROOT/scripts/build-x86.sh" "$KDIR" "${FRAGS[@]}"
+	timed bench-build-x86 "$ROOT/scripts/build-x86.sh" "$KDIR" "${BENCH_FRAGS[@]}"
 	for opt in KASAN KCSAN PROVE_LOCKING DEBUG_VM DEBUG_ATOMIC_SLEEP; do
 		! grep -q "^CONFIG_$opt=y" "$KDIR/.config" ||
 			die "$KDIR has CONFIG_$opt: not a benchmark kernel"
@@ -69,13 +68,6 @@ fi
 # scripts on the same two cores would be measured too.
 build_lock
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-
-# extract_csv LOG OUT: the CSV between the guest's markers, without any
-# kernel message that got interleaved on the console.
-extract_csv() {
-	sed -n '/^SNP-BENCH-CSV-BEGIN$/,/^SNP-BENCH-CSV-END$/p' "$1" |
-		grep -E '^(# snp_page_lock_bench|op,|[a-z0-9_]+,[0-9]+,)' > "$2" || true
-}
 
 rc=0
 # qemu_boot NAME APPEND RUNARGS

@@ -152,8 +152,8 @@ struct sb_thread {
 /**
  * struct sb_result - the measurement of one operation
  * @op: the operation
- * @status: 0, a negative errno (the operation failed), or 1 (skipped)
- * @skip: why it was skipped
+ * @err: 0, or the negative errno the operation failed with
+ * @skip: why it was skipped, or NULL if it ran
  * @loops: iterations per thread in one timed run
  * @runs: timed runs
  * @ps_op: median over the runs of the mean per-thread time of one
@@ -165,7 +165,7 @@ struct sb_thread {
  */
 struct sb_result {
 	const struct sb_op *op;
-	int status;
+	int err;
 	const char *skip;
 	unsigned long loops;
 	unsigned int runs;
@@ -229,6 +229,15 @@ static __always_inline void sb_touch(const void *addr)
 	(void)READ_ONCE(*(const unsigned long *)addr);
 }
 
+/* Map @pfn with kmap_local_pfn(), read a word through it, unmap. */
+static __always_inline void sb_kmap_touch_pfn(unsigned long pfn)
+{
+	void *addr = kmap_local_pfn(pfn);
+
+	sb_touch(addr);
+	kunmap_local(addr);
+}
+
 static int sb_empty(struct sb_thread *t, unsigned long loops)
 {
 	unsigned long i;
@@ -271,29 +280,28 @@ static int sb_kmap_pfn(struct sb_thread *t, unsigned long loops)
 {
 	unsigned long pfn = t->pfn;
 	unsigned long i;
-	void *addr;
 
 	for (i = 0; i < loops; i++) {
 		OPTIMIZER_HIDE_VAR(pfn);
-		addr = kmap_local_pfn(pfn);
-		sb_touch(addr);
-		kunmap_local(addr);
+		sb_kmap_touch_pfn(pfn);
 	}
 	return 0;
 }
 
+/* snp_pin_shared() + snp_unpin_shared() of one page or of a 2 MiB range. */
 static int sb_pin(struct sb_thread *t, unsigned long loops)
 {
+	unsigned int nr = t->op->nr_pages;
 	unsigned long pfn = t->pfn;
 	unsigned long i;
 	int ret;
 
 	for (i = 0; i < loops; i++) {
 		OPTIMIZER_HIDE_VAR(pfn);
-		ret = snp_pin_shared(pfn, 1);
+		ret = snp_pin_shared(pfn, nr);
 		if (unlikely(ret))
 			return ret;
-		snp_unpin_shared(pfn, 1);
+		snp_unpin_shared(pfn, nr);
 	}
 	return 0;
 }
@@ -388,7 +396,6 @@ static int sb_v5_srcu(struct sb_thread *t, unsigned long loops)
 {
 	unsigned long pfn = t->pfn;
 	unsigned long i;
-	void *addr;
 	int idx;
 
 	for (i = 0; i < loops; i++) {
@@ -398,9 +405,7 @@ static int sb_v5_srcu(struct sb_thread *t, unsigned long loops)
 			srcu_read_unlock(&sb_vm.srcu, idx);
 			return -EPERM;
 		}
-		addr = kmap_local_pfn(pfn);
-		sb_touch(addr);
-		kunmap_local(addr);
+		sb_kmap_touch_pfn(pfn);
 		srcu_read_unlock(&sb_vm.srcu, idx);
 	}
 	return 0;
@@ -411,7 +416,6 @@ static int sb_v6_spin(struct sb_thread *t, unsigned long loops)
 {
 	unsigned long pfn = t->pfn;
 	unsigned long i;
-	void *addr;
 
 	for (i = 0; i < loops; i++) {
 		OPTIMIZER_HIDE_VAR(pfn);
@@ -420,9 +424,7 @@ static int sb_v6_spin(struct sb_thread *t, unsigned long loops)
 			spin_unlock(&sb_vm.lock);
 			return -EPERM;
 		}
-		addr = kmap_local_pfn(pfn);
-		sb_touch(addr);
-		kunmap_local(addr);
+		sb_kmap_touch_pfn(pfn);
 		spin_unlock(&sb_vm.lock);
 	}
 	return 0;
@@ -442,23 +444,6 @@ static int sb_get_put_range(struct sb_thread *t, unsigned long loops)
 			get_page(page + j);
 		for (j = 0; j < nr; j++)
 			put_page(page + j);
-	}
-	return 0;
-}
-
-static int sb_pin_range(struct sb_thread *t, unsigned long loops)
-{
-	unsigned int nr = t->op->nr_pages;
-	unsigned long pfn = t->pfn;
-	unsigned long i;
-	int ret;
-
-	for (i = 0; i < loops; i++) {
-		OPTIMIZER_HIDE_VAR(pfn);
-		ret = snp_pin_shared(pfn, nr);
-		if (unlikely(ret))
-			return ret;
-		snp_unpin_shared(pfn, nr);
 	}
 	return 0;
 }
@@ -568,7 +553,7 @@ static const struct sb_op sb_ops[] = {
 	/* A 2 MiB range. */
 	SB_OP("get_put_2m", sb_get_put_range, 1, SB_DISTINCT, SB_BLOCK_PAGES,
 	      false, false),
-	SB_OP("pin_2m", sb_pin_range, 1, SB_DISTINCT, SB_BLOCK_PAGES,
+	SB_OP("pin_2m", sb_pin, 1, SB_DISTINCT, SB_BLOCK_PAGES,
 	      false, false),
 	/* Conversions, no pins held, against their floor and SRCU. */
 	SB_OP("layer_1p", sb_layer, 1, SB_DISTINCT, 1, true, true),
@@ -637,10 +622,11 @@ static int sb_thread_fn(void *arg)
 /*
  * Run every thread's loop once, @loops iterations each. Returns the first
  * error, and in *@ps_op the mean per-thread time of one operation and in
- * *@ps_wall the wall-clock time of the round divided by all operations.
+ * *@wall_ns the wall-clock time of the round, from the first thread's start
+ * to the last thread's end.
  */
 static int sb_round(struct sb_thread *th, unsigned int n, unsigned long loops,
-		    u64 *ps_op, u64 *ps_wall, u64 *wall_ns)
+		    u64 *ps_op, u64 *wall_ns)
 {
 	u64 first = U64_MAX, last = 0, sum = 0;
 	unsigned int i;
@@ -666,7 +652,6 @@ static int sb_round(struct sb_thread *th, unsigned int n, unsigned long loops,
 		sum += th[i].end - th[i].start;
 	}
 	*ps_op = div64_u64(sum * 1000, (u64)n * loops);
-	*ps_wall = div64_u64((last - first) * 1000, (u64)n * loops);
 	*wall_ns = last - first;
 	return ret;
 }
@@ -708,7 +693,7 @@ static void sb_measure(const struct sb_op *op, const struct sb_config *cfg,
 		       struct sb_result *res)
 {
 	struct sb_thread th[SB_MAX_THREADS] = { };
-	u64 ps_op[SB_MAX_RUNS], ps_wall[SB_MAX_RUNS];
+	u64 ps_op[SB_MAX_RUNS], wall_ns[SB_MAX_RUNS];
 	u64 target = (u64)cfg->ms * NSEC_PER_MSEC;
 	unsigned long loops = 1;
 	unsigned int i, cpu;
@@ -717,12 +702,10 @@ static void sb_measure(const struct sb_op *op, const struct sb_config *cfg,
 
 	res->op = op;
 	if (op->needs_layer && !snp_page_lock_is_enabled()) {
-		res->status = 1;
 		res->skip = "layer off";
 		return;
 	}
 	if (op->threads > num_online_cpus()) {
-		res->status = 1;
 		res->skip = "too few CPUs";
 		return;
 	}
@@ -752,8 +735,7 @@ static void sb_measure(const struct sb_op *op, const struct sb_config *cfg,
 
 	/* Calibrate (and warm up) until a run takes about cfg->ms. */
 	for (;;) {
-		ret = sb_round(th, op->threads, loops, &ps_op[0], &ps_wall[0],
-			       &wall);
+		ret = sb_round(th, op->threads, loops, &ps_op[0], &wall);
 		if (ret)
 			goto out;
 		if (wall >= target / 2 || loops >= SB_LOOPS_MAX)
@@ -767,17 +749,21 @@ static void sb_measure(const struct sb_op *op, const struct sb_config *cfg,
 		loops = min(loops, SB_LOOPS_MAX);
 	}
 	/* One more warm-up round at the final count, then the timed runs. */
-	ret = sb_round(th, op->threads, loops, &ps_op[0], &ps_wall[0], &wall);
+	ret = sb_round(th, op->threads, loops, &ps_op[0], &wall);
 	for (i = 0; !ret && i < cfg->runs; i++)
-		ret = sb_round(th, op->threads, loops, &ps_op[i], &ps_wall[i],
-			       &wall);
+		ret = sb_round(th, op->threads, loops, &ps_op[i], &wall_ns[i]);
 	if (ret)
 		goto out;
 
 	res->loops = loops;
 	res->runs = cfg->runs;
-	sort(ps_wall, cfg->runs, sizeof(u64), sb_cmp_u64, NULL);
-	res->ps_wall = ps_wall[cfg->runs / 2];
+	/*
+	 * Wall time per operation of all threads: the median round's, which
+	 * is the median of the per-round values (the division is monotonic).
+	 */
+	sort(wall_ns, cfg->runs, sizeof(u64), sb_cmp_u64, NULL);
+	res->ps_wall = div64_u64(wall_ns[cfg->runs / 2] * 1000,
+				 (u64)op->threads * loops);
 	sort(ps_op, cfg->runs, sizeof(u64), sb_cmp_u64, NULL);
 	res->ps_op = ps_op[cfg->runs / 2];
 	res->ps_min = ps_op[0];
@@ -785,7 +771,7 @@ static void sb_measure(const struct sb_op *op, const struct sb_config *cfg,
 out:
 	sb_stop_threads(th, op->threads);
 	if (ret) {
-		res->status = ret;
+		res->err = ret;
 		pr_err("%s failed: %d\n", op->name, ret);
 	}
 }
@@ -927,10 +913,10 @@ static bool sb_format_line(unsigned int i, char *buf, size_t size)
 		return false;
 	r = &sb_results[i];
 
-	if (r->status > 0)
+	if (r->skip)
 		snprintf(status, sizeof(status), "skipped: %s", r->skip);
-	else if (r->status < 0)
-		snprintf(status, sizeof(status), "error %d", r->status);
+	else if (r->err)
+		snprintf(status, sizeof(status), "error %d", r->err);
 	else
 		strscpy(status, "ok", sizeof(status));
 
