@@ -10,8 +10,8 @@
  *
  * Locking: snp_pl_file.lock serialises PIN/UNPIN/QUERY of one file and is
  * taken before the mmap lock; the xa_lock of snp_pl_file.pins protects the
- * WAITED marks and nr_waited, and nests inside snp_pl_files_lock, which the
- * conversion notifier takes (atomic context).
+ * WAITED marks and nests inside snp_pl_files_lock, which the conversion
+ * notifier takes (atomic context).
  */
 
 #define pr_fmt(fmt) "snp_page_lock: " fmt
@@ -53,10 +53,9 @@
  * @pins: pfn -> xa_mk_value(number of pins taken through this file)
  * @lock: serialises PIN, UNPIN and QUERY on @pins
  * @nr_pinned: sum of the counts in @pins, charged to @mm->pinned_vm
- * @nr_waited: number of entries of @pins marked %SNP_PL_WAITED (under the
- *	       xa_lock of @pins)
  * @mm: the mm charged for the pins (the opener's)
- * @poll_wait: woken when @nr_waited changes
+ * @poll_wait: woken when an entry of @pins gains or loses the
+ *	       %SNP_PL_WAITED mark (EPOLLPRI: some entry is marked)
  * @node: entry in snp_pl_files
  * @pool: the test pool of this file, or NULL
  */
@@ -64,7 +63,6 @@ struct snp_pl_file {
 	struct xarray pins;
 	struct mutex lock;	/* PIN, UNPIN and QUERY of this file */
 	unsigned long nr_pinned;
-	unsigned long nr_waited;
 	struct mm_struct *mm;
 	wait_queue_head_t poll_wait;
 	struct list_head node;
@@ -82,6 +80,9 @@ static DEFINE_SPINLOCK(snp_pl_files_lock);
  * @ubuffer: the user's structure
  * @user_size: its size as given by userspace
  * @cmd: the kernel copy of the structure
+ * @bad: on failure, the index in the range of the page that caused it, or
+ *	 ULONG_MAX if no single page did; the dispatcher reports it in the
+ *	 user's error_offset
  */
 struct snp_pl_ucmd {
 	struct snp_pl_file *pf;
@@ -89,6 +90,7 @@ struct snp_pl_ucmd {
 	void __user *ubuffer;
 	u32 user_size;
 	void *cmd;
+	unsigned long bad;
 };
 
 /* ------------------------------------------------------------------------
@@ -113,21 +115,10 @@ static int snp_pl_check_range(u64 addr, u64 len, unsigned long *nr)
 }
 
 /*
- * Write the offset (bytes) of the failing page to the user's error_offset
- * member at @off. user_size >= min_size covers it; if the structure has
- * become unwritable, the error of the ioctl is still the one reported.
- */
-static void snp_pl_report(struct snp_pl_ucmd *ucmd, size_t off, u64 val)
-{
-	if (put_user(val, (u64 __user *)(ucmd->ubuffer + off)))
-		pr_debug("cannot write error_offset\n");
-}
-
-/*
  * Look up the pfns of [@addr, @addr + @nr pages) without faulting anything
  * in: a test pool page in its pool, any other page through the page tables.
  * A page that is not present gets SNP_PL_NO_PFN. Returns -EFAULT and the
- * index in @bad if a page has no VMA.
+ * index in @bad (if not NULL) if a page has no VMA.
  */
 static int snp_pl_resolve(unsigned long addr, unsigned long nr,
 			  unsigned long *pfns, unsigned long *bad)
@@ -145,7 +136,8 @@ static int snp_pl_resolve(unsigned long addr, unsigned long nr,
 		if (!vma || va >= vma->vm_end) {
 			vma = vma_lookup(mm, va);
 			if (!vma) {
-				*bad = i;
+				if (bad)
+					*bad = i;
 				ret = -EFAULT;
 				break;
 			}
@@ -254,15 +246,28 @@ static void snp_pl_put_pfn(struct snp_pl_file *pf, unsigned long pfn,
 		__xa_store(&pf->pins, pfn, xa_mk_value(count - 1), GFP_NOWAIT);
 		goto out;
 	}
-	if (xa_get_mark(&pf->pins, pfn, SNP_PL_WAITED)) {
-		WRITE_ONCE(pf->nr_waited, pf->nr_waited - 1);
-		woke = true;
-	}
+	woke = xa_get_mark(&pf->pins, pfn, SNP_PL_WAITED);
 	__xa_erase(&pf->pins, pfn);
 out:
 	xa_unlock(&pf->pins);
 	if (woke)
 		wake_up_poll(&pf->poll_wait, EPOLLPRI);
+}
+
+/*
+ * Add one count to @pfn in @pf->pins, creating the entry (which may need
+ * @gfp) if there is none; replacing an existing entry never fails.
+ */
+static int snp_pl_get_pfn(struct snp_pl_file *pf, unsigned long pfn,
+			  gfp_t gfp)
+{
+	void *entry;
+
+	lockdep_assert_held(&pf->lock);
+	entry = xa_load(&pf->pins, pfn);
+	return xa_err(xa_store(&pf->pins, pfn,
+			       xa_mk_value((entry ? xa_to_value(entry) : 0) + 1),
+			       gfp));
 }
 
 /*
@@ -273,17 +278,12 @@ out:
 static int snp_pl_track(struct snp_pl_file *pf, struct page **pages,
 			unsigned long nr)
 {
-	unsigned long i, pfn, count;
-	void *entry;
+	unsigned long i;
 	int ret;
 
-	lockdep_assert_held(&pf->lock);
 	for (i = 0; i < nr; i++) {
-		pfn = page_to_pfn(pages[i]);
-		entry = xa_load(&pf->pins, pfn);
-		count = entry ? xa_to_value(entry) : 0;
-		ret = xa_err(xa_store(&pf->pins, pfn, xa_mk_value(count + 1),
-				      GFP_KERNEL_ACCOUNT));
+		ret = snp_pl_get_pfn(pf, page_to_pfn(pages[i]),
+				     GFP_KERNEL_ACCOUNT);
 		if (ret)
 			goto undo;
 	}
@@ -293,6 +293,13 @@ undo:
 	while (i--)
 		snp_pl_put_pfn(pf, page_to_pfn(pages[i]), true);
 	return ret;
+}
+
+/* Drop one pin of a file on @pfn: the shared pin and the GUP pin. */
+static void snp_pl_unpin_page(unsigned long pfn)
+{
+	snp_unpin_shared(pfn, 1);
+	unpin_user_page(pfn_to_page(pfn));
 }
 
 /* ------------------------------------------------------------------------
@@ -363,7 +370,7 @@ static int snp_pl_pin(struct snp_pl_ucmd *ucmd)
 {
 	struct snp_pl_range *cmd = ucmd->cmd;
 	struct snp_pl_file *pf = ucmd->pf;
-	unsigned long addr, nr, got = 0, bad = ULONG_MAX, i;
+	unsigned long addr, nr, got = 0, i;
 	unsigned int retries = 0;
 	struct page **pages;
 	int ret, n;
@@ -386,7 +393,7 @@ static int snp_pl_pin(struct snp_pl_ucmd *ucmd)
 		goto out_uncharge;
 	}
 
-	ret = snp_pl_pin_precheck(pf, addr, nr, &bad);
+	ret = snp_pl_pin_precheck(pf, addr, nr, &ucmd->bad);
 	if (ret)
 		goto out_free;
 
@@ -402,7 +409,7 @@ static int snp_pl_pin(struct snp_pl_ucmd *ucmd)
 			if (ret == -EAGAIN && ++retries <= SNP_PL_GUP_RETRIES)
 				continue;
 			snp_pl_count_refusal(ret);
-			bad = got;
+			ucmd->bad = got;
 			goto out_unpin_user;
 		}
 		got += ret;
@@ -423,7 +430,7 @@ static int snp_pl_pin(struct snp_pl_ucmd *ucmd)
 	return 0;
 
 out_unpin_shared:
-	bad = i;
+	ucmd->bad = i;
 	while (i--)
 		snp_unpin_shared(page_to_pfn(pages[i]), 1);
 	for (i = 0; i < nr; i++)
@@ -436,9 +443,6 @@ out_free:
 	kvfree(pages);
 out_uncharge:
 	snp_pl_uncharge(pf, nr);
-	if (bad != ULONG_MAX)
-		snp_pl_report(ucmd, offsetof(struct snp_pl_range, error_offset),
-			      (u64)bad << PAGE_SHIFT);
 	return ret;
 }
 
@@ -446,7 +450,7 @@ static int snp_pl_unpin(struct snp_pl_ucmd *ucmd)
 {
 	struct snp_pl_range *cmd = ucmd->cmd;
 	struct snp_pl_file *pf = ucmd->pf;
-	unsigned long nr, max, i, count, bad = ULONG_MAX;
+	unsigned long nr, max, i, count;
 	unsigned long *pfns = NULL;
 	void *entry;
 	int ret;
@@ -468,7 +472,7 @@ static int snp_pl_unpin(struct snp_pl_ucmd *ucmd)
 		ret = -ENOMEM;
 		goto out_unlock;
 	}
-	ret = snp_pl_resolve(cmd->addr, max, pfns, &bad);
+	ret = snp_pl_resolve(cmd->addr, max, pfns, &ucmd->bad);
 	if (ret)
 		goto out_unlock;
 
@@ -478,7 +482,7 @@ static int snp_pl_unpin(struct snp_pl_ucmd *ucmd)
 			xa_load(&pf->pins, pfns[i]);
 		count = entry ? xa_to_value(entry) : 0;
 		if (!count) {
-			bad = i;
+			ucmd->bad = i;
 			ret = -EINVAL;
 			goto out_undo;
 		}
@@ -490,26 +494,19 @@ static int snp_pl_unpin(struct snp_pl_ucmd *ucmd)
 		entry = xa_load(&pf->pins, pfns[i]);
 		if (entry && !xa_to_value(entry))
 			snp_pl_put_pfn(pf, pfns[i], true);
-		snp_unpin_shared(pfns[i], 1);
-		unpin_user_page(pfn_to_page(pfns[i]));
+		snp_pl_unpin_page(pfns[i]);
 	}
 	pf->nr_pinned -= nr;
 	snp_pl_uncharge(pf, nr);
 	goto out_unlock;
 
 out_undo:
-	while (i--) {
-		entry = xa_load(&pf->pins, pfns[i]);
-		/* The entry exists: replacing it cannot fail. */
-		xa_store(&pf->pins, pfns[i],
-			 xa_mk_value(xa_to_value(entry) + 1), GFP_NOWAIT);
-	}
+	/* Pass 1 kept the entries: restoring their counts cannot fail. */
+	while (i--)
+		snp_pl_get_pfn(pf, pfns[i], GFP_NOWAIT);
 out_unlock:
 	mutex_unlock(&pf->lock);
 	kvfree(pfns);
-	if (ret && bad != ULONG_MAX)
-		snp_pl_report(ucmd, offsetof(struct snp_pl_range, error_offset),
-			      (u64)bad << PAGE_SHIFT);
 	return ret;
 }
 
@@ -518,7 +515,7 @@ static int snp_pl_query(struct snp_pl_ucmd *ucmd)
 	struct snp_pl_query *cmd = ucmd->cmd;
 	struct snp_pl_file *pf = ucmd->pf;
 	u8 __user *ustates = u64_to_user_ptr(cmd->states);
-	unsigned long nr, done, n, i, bad;
+	unsigned long nr, done, n, i;
 	unsigned long *pfns;
 	u8 *states;
 	int ret;
@@ -542,7 +539,7 @@ static int snp_pl_query(struct snp_pl_ucmd *ucmd)
 		}
 		mutex_lock(&pf->lock);
 		ret = snp_pl_resolve(cmd->addr + done * PAGE_SIZE, n, pfns,
-				     &bad);
+				     NULL);
 		if (!ret) {
 			for (i = 0; i < n; i++)
 				states[i] = snp_pl_state(pf, pfns[i]);
@@ -575,12 +572,8 @@ static int snp_pl_test_convert(struct snp_pl_ucmd *ucmd)
 	if (ret)
 		return ret;
 
-	cmd->error_offset = U64_MAX;
-	ret = snp_pl_pool_convert(ucmd->pf->pool, ucmd->file, cmd, nr);
-	if (ret && cmd->error_offset != U64_MAX)
-		snp_pl_report(ucmd, offsetof(struct snp_pl_convert, error_offset),
-			      cmd->error_offset);
-	return ret;
+	return snp_pl_pool_convert(ucmd->pf->pool, ucmd->file, cmd, nr,
+				   &ucmd->bad);
 }
 #endif
 
@@ -588,13 +581,16 @@ static int snp_pl_test_convert(struct snp_pl_ucmd *ucmd)
  * struct snp_pl_ioctl_op - one entry of the ioctl dispatch table
  * @size: size of the kernel's structure
  * @min_size: size of the first version of the structure
+ * @error_offset: offset of the structure's error_offset member, or 0 if it
+ *		  has none (offset 0 is always @size)
  * @ioctl_num: the ioctl number
  * @admin: needs CAP_SYS_ADMIN (checked before anything else)
- * @execute: the handler
+ * @execute: the handler; sets ucmd->bad on a failure caused by one page
  */
 struct snp_pl_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
+	unsigned int error_offset;
 	unsigned int ioctl_num;
 	bool admin;
 	int (*execute)(struct snp_pl_ucmd *ucmd);
@@ -606,12 +602,17 @@ union snp_pl_ucmd_buffer {
 	struct snp_pl_convert convert;
 };
 
-#define SNP_PL_IOCTL_OP(_ioctl, _fn, _struct, _last, _admin)		\
+/*
+ * @_eoff: offsetof() the structure's error_offset, or 0 if it has none. It
+ * is in the first version (@_last), which every accepted user_size covers.
+ */
+#define SNP_PL_IOCTL_OP(_ioctl, _fn, _struct, _last, _eoff, _admin)	\
 	{								\
 		.size = sizeof(_struct) +				\
 			BUILD_BUG_ON_ZERO(sizeof(union snp_pl_ucmd_buffer) < \
 					  sizeof(_struct)),		\
 		.min_size = offsetofend(_struct, _last),		\
+		.error_offset = _eoff,					\
 		.ioctl_num = _ioctl,					\
 		.admin = _admin,					\
 		.execute = _fn,						\
@@ -619,16 +620,35 @@ union snp_pl_ucmd_buffer {
 
 static const struct snp_pl_ioctl_op snp_pl_ioctl_ops[] = {
 	SNP_PL_IOCTL_OP(SNP_PL_IOC_PIN, snp_pl_pin, struct snp_pl_range,
-			error_offset, false),
+			error_offset,
+			offsetof(struct snp_pl_range, error_offset), false),
 	SNP_PL_IOCTL_OP(SNP_PL_IOC_UNPIN, snp_pl_unpin, struct snp_pl_range,
-			error_offset, false),
+			error_offset,
+			offsetof(struct snp_pl_range, error_offset), false),
 	SNP_PL_IOCTL_OP(SNP_PL_IOC_QUERY, snp_pl_query, struct snp_pl_query,
-			states, false),
+			states, 0, false),
 #ifdef CONFIG_SNP_PAGE_LOCK_TEST
 	SNP_PL_IOCTL_OP(SNP_PL_IOC_TEST_CONVERT, snp_pl_test_convert,
-			struct snp_pl_convert, error_offset, true),
+			struct snp_pl_convert, error_offset,
+			offsetof(struct snp_pl_convert, error_offset), true),
 #endif
 };
+
+/*
+ * Write the offset (bytes) of the page that caused the failure of @op to
+ * the user's error_offset; left unchanged when no single page did. If the
+ * structure has become unwritable, the ioctl still returns its own error.
+ */
+static void snp_pl_report(const struct snp_pl_ioctl_op *op,
+			  const struct snp_pl_ucmd *ucmd)
+{
+	u64 __user *uoff = ucmd->ubuffer + op->error_offset;
+
+	if (!op->error_offset || ucmd->bad == ULONG_MAX)
+		return;
+	if (put_user((u64)ucmd->bad << PAGE_SHIFT, uoff))
+		pr_debug("cannot write error_offset\n");
+}
 
 static long snp_pl_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
@@ -638,6 +658,7 @@ static long snp_pl_ioctl(struct file *file, unsigned int cmd,
 		.pf = file->private_data,
 		.file = file,
 		.ubuffer = (void __user *)arg,
+		.bad = ULONG_MAX,
 	};
 	union snp_pl_ucmd_buffer buf;
 	unsigned int i;
@@ -664,7 +685,10 @@ static long snp_pl_ioctl(struct file *file, unsigned int cmd,
 	if (ret)
 		return ret;
 	ucmd.cmd = &buf;
-	return op->execute(&ucmd);
+	ret = op->execute(&ucmd);
+	if (ret)
+		snp_pl_report(op, &ucmd);
+	return ret;
 }
 
 /* ------------------------------------------------------------------------
@@ -674,9 +698,13 @@ static long snp_pl_ioctl(struct file *file, unsigned int cmd,
 static __poll_t snp_pl_poll(struct file *file, poll_table *wait)
 {
 	struct snp_pl_file *pf = file->private_data;
+	__poll_t mask;
 
 	poll_wait(file, &pf->poll_wait, wait);
-	return READ_ONCE(pf->nr_waited) ? EPOLLPRI : 0;
+	xa_lock(&pf->pins);
+	mask = xa_marked(&pf->pins, SNP_PL_WAITED) ? EPOLLPRI : 0;
+	xa_unlock(&pf->pins);
+	return mask;
 }
 
 /*
@@ -702,12 +730,10 @@ static int snp_pl_convert_event(struct notifier_block *nb,
 			if (event == SNP_CONVERT_WAIT_START && !marked) {
 				__xa_set_mark(&pf->pins, info->pfn,
 					      SNP_PL_WAITED);
-				WRITE_ONCE(pf->nr_waited, pf->nr_waited + 1);
 				changed = true;
 			} else if (event == SNP_CONVERT_WAIT_END && marked) {
 				__xa_clear_mark(&pf->pins, info->pfn,
 						SNP_PL_WAITED);
-				WRITE_ONCE(pf->nr_waited, pf->nr_waited - 1);
 				changed = true;
 			}
 		}
@@ -744,12 +770,11 @@ static int snp_pl_open(struct inode *inode, struct file *file)
 	pf->mm = current->mm;
 	mmgrab(pf->mm);
 
-	if (IS_ENABLED(CONFIG_SNP_PAGE_LOCK_TEST)) {
-		pf->pool = snp_pl_pool_create(file);
-		if (IS_ERR(pf->pool)) {
-			ret = PTR_ERR(pf->pool);
-			goto out_free;
-		}
+	/* NULL without CONFIG_SNP_PAGE_LOCK_TEST. */
+	pf->pool = snp_pl_pool_create(file);
+	if (IS_ERR(pf->pool)) {
+		ret = PTR_ERR(pf->pool);
+		goto out_free;
 	}
 
 	file->private_data = pf;
@@ -776,10 +801,8 @@ static int snp_pl_release(struct inode *inode, struct file *file)
 	spin_unlock(&snp_pl_files_lock);
 
 	xa_for_each(&pf->pins, pfn, entry) {
-		for (count = xa_to_value(entry); count; count--) {
-			snp_unpin_shared(pfn, 1);
-			unpin_user_page(pfn_to_page(pfn));
-		}
+		for (count = xa_to_value(entry); count; count--)
+			snp_pl_unpin_page(pfn);
 		cond_resched();
 	}
 	xa_destroy(&pf->pins);

@@ -25,7 +25,8 @@ int snp_pl_pool_mmap(struct snp_pl_pool *pool, struct vm_area_struct *vma);
 bool snp_pl_pool_lookup(struct vm_area_struct *vma, unsigned long addr,
 			unsigned long *pfn);
 int snp_pl_pool_convert(struct snp_pl_pool *pool, struct file *file,
-			struct snp_pl_convert *cmd, unsigned long nr);
+			const struct snp_pl_convert *cmd, unsigned long nr,
+			unsigned long *bad);
 
 #else /* !CONFIG_SNP_PAGE_LOCK_TEST */
 

@@ -60,12 +60,12 @@ struct snp_pl_pool {
 /**
  * struct snp_pl_pool_item - one page of a TEST_CONVERT range
  * @index: its offset in the pool, in pages
- * @page: the page
  * @offset: offset of its first occurrence in the range, in pages
+ *
+ * The page's pfn is at the same index of the pfns array that goes with it.
  */
 struct snp_pl_pool_item {
 	pgoff_t index;
-	struct page *page;
 	unsigned long offset;
 };
 
@@ -95,11 +95,6 @@ static struct page *snp_pl_pool_get(struct snp_pl_pool *pool, pgoff_t index)
 		return page;
 	__free_page(page);
 	return xa_is_err(old) ? ERR_PTR(xa_err(old)) : old;
-}
-
-static bool snp_pl_pool_converting(unsigned long pfn)
-{
-	return snp_page_state(pfn) == SNP_PAGE_CONVERTING;
 }
 
 /*
@@ -143,12 +138,14 @@ static vm_fault_t snp_pl_pool_fault(struct vm_fault *vmf)
 			fpin = get_file(vma->vm_file);
 			release_fault_lock(vmf);
 			wait_event_killable(pool->convert_wait,
-					    !snp_pl_pool_converting(pfn));
+					    snp_page_state(pfn) !=
+					    SNP_PAGE_CONVERTING);
 			fput(fpin);
 			return VM_FAULT_RETRY;
 		}
 		if (wait_event_killable(pool->convert_wait,
-					!snp_pl_pool_converting(pfn)))
+					snp_page_state(pfn) !=
+					SNP_PAGE_CONVERTING))
 			return VM_FAULT_SIGBUS;
 	}
 }
@@ -185,12 +182,8 @@ struct snp_pl_pool *snp_pl_pool_create(struct file *file)
 /* Make a private page shared again; false if it must be leaked. */
 static bool snp_pl_pool_page_shared(unsigned long pfn)
 {
-	int ret;
+	int ret = snp_make_shared(pfn, 1, SNP_CONVERT_NOWAIT);
 
-	ret = snp_convert_begin(pfn, 1, SNP_PAGE_SHARED, SNP_CONVERT_NOWAIT,
-				0, NULL);
-	if (!ret)
-		ret = snp_convert_end(pfn, 1, SNP_PAGE_SHARED, true);
 	if (ret)
 		pr_warn_ratelimited("test pool: leaking pfn %#lx: %d\n", pfn, ret);
 	return !ret;
@@ -269,12 +262,14 @@ bool snp_pl_pool_lookup(struct vm_area_struct *vma, unsigned long addr,
 
 /*
  * Collect the pool pages of the range (allocating never used ones), once
- * each. Every page must be in a pool mapping of @file.
+ * each, into @items and @pfns. Every page must be in a pool mapping of
+ * @file.
  */
 static int snp_pl_pool_collect(struct snp_pl_pool *pool, struct file *file,
 			       unsigned long addr, unsigned long nr,
 			       struct snp_pl_pool_item *items,
-			       unsigned long *nr_items, unsigned long *bad)
+			       unsigned long *pfns, unsigned long *nr_items,
+			       unsigned long *bad)
 {
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma = NULL;
@@ -312,9 +307,8 @@ static int snp_pl_pool_collect(struct snp_pl_pool *pool, struct file *file,
 			break;
 		}
 		items[n].index = index;
-		items[n].page = page;
 		items[n].offset = i;
-		n++;
+		pfns[n++] = page_to_pfn(page);
 	}
 	mmap_read_unlock(mm);
 	*nr_items = n;
@@ -327,9 +321,9 @@ out_free:
  * snp_pl_pool_convert() - SNP_PL_IOC_TEST_CONVERT on the test pool
  * @pool: the pool of @file
  * @file: the file the ioctl was called on
- * @cmd: the validated command; @cmd->error_offset is set on a failure
- *	 caused by one page
+ * @cmd: the validated command
  * @nr: number of pages of the range
+ * @bad: set on a failure caused by one page: its index in the range
  *
  * Every page of the range is marked converting and its pins drained with
  * snp_convert_begin_pfns() (pool pages are not contiguous), then, to
@@ -339,13 +333,14 @@ out_free:
  * Return: 0 or a negative errno (see the uapi header).
  */
 int snp_pl_pool_convert(struct snp_pl_pool *pool, struct file *file,
-			struct snp_pl_convert *cmd, unsigned long nr)
+			const struct snp_pl_convert *cmd, unsigned long nr,
+			unsigned long *bad)
 {
 	enum snp_page_state to = cmd->to == SNP_PL_STATE_PRIVATE ?
 				 SNP_PAGE_PRIVATE : SNP_PAGE_SHARED;
 	unsigned int flags = cmd->flags & SNP_PL_CONVERT_NOWAIT ?
 			     SNP_CONVERT_NOWAIT : 0;
-	unsigned long n, k, idx = ULONG_MAX, bad = ULONG_MAX;
+	unsigned long n, k, idx = ULONG_MAX;
 	struct snp_pl_pool_item *items;
 	unsigned long *pfns;
 	int ret;
@@ -357,27 +352,28 @@ int snp_pl_pool_convert(struct snp_pl_pool *pool, struct file *file,
 	if (!items)
 		return -ENOMEM;
 	pfns = (unsigned long *)(items + nr);
-	ret = snp_pl_pool_collect(pool, file, cmd->addr, nr, items, &n, &bad);
+	ret = snp_pl_pool_collect(pool, file, cmd->addr, nr, items, pfns, &n,
+				  bad);
 	if (ret)
 		goto out_free;
-	for (k = 0; k < n; k++)
-		pfns[k] = page_to_pfn(items[k].page);
 
 	/* Phase 1: every page converting and unpinned. */
 	ret = snp_convert_begin_pfns(pfns, n, to, flags, cmd->timeout_ms, &idx);
 	if (ret) {
 		if (idx < n)
-			bad = items[idx].offset;
+			*bad = items[idx].offset;
 		goto out_wake;
 	}
 
 	/* Phase 2: no user mapping of a page on its way to private. */
 	if (to == SNP_PAGE_PRIVATE) {
 		for (k = 0; k < n; k++) {
-			lock_page(items[k].page);
+			struct page *page = pfn_to_page(pfns[k]);
+
+			lock_page(page);
 			unmap_mapping_pages(&pool->mapping, items[k].index, 1,
 					    false);
-			unlock_page(items[k].page);
+			unlock_page(page);
 		}
 	}
 
@@ -388,7 +384,5 @@ out_wake:
 	wake_up_all(&pool->convert_wait);
 out_free:
 	kvfree(items);
-	if (ret && bad != ULONG_MAX)
-		cmd->error_offset = (u64)bad << PAGE_SHIFT;
 	return ret;
 }
