@@ -42,11 +42,13 @@
  *   page outside the test pool of this file, or of a page not in the
  *   opposite state of @to.
  * - ENOMEM: PIN beyond RLIMIT_MEMLOCK without CAP_IPC_LOCK, or out of
- *   memory.
+ *   memory (any of them).
  * - EOVERFLOW: a page holds the maximum number of shared pins (PIN).
  * - EBUSY: TEST_CONVERT found pins that did not drain (SNP_PL_CONVERT_NOWAIT
  *   or the timeout).
- * - EINTR: fatal signal while TEST_CONVERT waited.
+ * - EINTR: a fatal signal arrived while the ioctl waited (any of them: for
+ *   the mmap lock; PIN: for a page to be faulted in; TEST_CONVERT: for
+ *   pins to drain).
  * - EPERM: TEST_CONVERT without CAP_SYS_ADMIN (checked before anything
  *   else).
  *
@@ -67,11 +69,12 @@
  * @error_offset: out: on a failure caused by one page, the offset of that
  *		  page from @addr in bytes
  *
- * PIN takes a long-term pin (the pages stay resident, charged to
- * RLIMIT_MEMLOCK unless the caller has CAP_IPC_LOCK) and a shared pin on
- * every page of the range: while pinned, a page never becomes private. Pins
- * belong to the open file and are counted: a page pinned twice needs two
- * UNPINs. The last close of the file drops every pin it holds.
+ * PIN takes a long-term pin (the pages stay resident; counted in the
+ * opener's pinned_vm; limited by the caller's RLIMIT_MEMLOCK unless
+ * CAP_IPC_LOCK) and a shared pin on every page of the range: while pinned,
+ * a page never becomes private. Pins belong to the open file and are
+ * counted: a page pinned twice needs two UNPINs. The last close of the file
+ * drops every pin it holds.
  *
  * UNPIN drops one pin taken through this file on every page of the range,
  * looking the pages up through the current mappings of the range.
@@ -132,13 +135,15 @@ struct snp_pl_query {
  * @error_offset: out: on a failure caused by one page, the offset of that
  *		  page from @addr in bytes
  *
- * For tests only (CONFIG_SNP_PAGE_LOCK_TEST, CAP_SYS_ADMIN): plays the guest
- * asking for a page state change. A conversion to private marks the pages
- * converting (new pins fail with EAGAIN, user faults wait), waits until
- * they hold no pin (a pinned page stays mapped and usable by its holder),
- * removes them from every user mapping and makes them private; a user
- * access then gets SIGBUS. A conversion to shared makes private pages
- * shared again; they are mapped again on the next fault.
+ * For tests only (CAP_SYS_ADMIN; CONFIG_SNP_PAGE_LOCK_TEST, without which
+ * this ioctl fails with ENOTTY and mmap() of the device, which maps the
+ * test pool, with ENODEV): plays the guest asking for a page state change.
+ * A conversion to private marks the pages converting (new pins fail with
+ * EAGAIN, user faults wait), waits until they hold no pin (a pinned page
+ * stays mapped and usable by its holder), removes them from every user
+ * mapping and makes them private; a user access then gets SIGBUS. A
+ * conversion to shared makes private pages shared again; they are mapped
+ * again on the next fault.
  */
 struct snp_pl_convert {
 	__u32 size;
