@@ -280,6 +280,7 @@ TEST_F(abi, undefined_flags)
 		.size = sizeof(r),
 		.addr = (unsigned long)self->mem,
 		.len = NPAGES * self->ps,
+		.error_offset = ~0ULL,
 	};
 	__u8 st[NPAGES];
 	struct snp_pl_query q = {
@@ -297,6 +298,8 @@ TEST_F(abi, undefined_flags)
 		EXPECT_EQ(EINVAL, errno);
 		EXPECT_EQ(-1, ioctl(self->fd, SNP_PL_IOC_UNPIN, &r));
 		EXPECT_EQ(EINVAL, errno);
+		/* No single page caused the failure: left as it was. */
+		EXPECT_EQ(~0ULL, r.error_offset);
 		q.flags = 1U << bit;
 		EXPECT_EQ(-1, ioctl(self->fd, SNP_PL_IOC_QUERY, &q));
 		EXPECT_EQ(EINVAL, errno);
@@ -479,10 +482,14 @@ TEST_F(abi, convert_bad_inputs)
 	/* The arguments are checked before the pages (anon: not pool). */
 	ASSERT_EQ(0, pl_pin(self->fd, self->mem, self->ps));
 
-#define CONVERT_FAILS(err) do {						\
+/* error_offset is only written when one page caused the failure. */
+#define CONVERT_FAILS_AT(err, off) do {					\
+		bc.c.error_offset = ~0ULL;				\
 		EXPECT_EQ(-1, ioctl(self->fd, SNP_PL_IOC_TEST_CONVERT, &bc)); \
 		EXPECT_EQ(err, errno);					\
+		EXPECT_EQ(off, bc.c.error_offset);			\
 	} while (0)
+#define CONVERT_FAILS(err)	CONVERT_FAILS_AT(err, ~0ULL)
 
 	bc.c.size = sizeof(bc.c);
 	bc.c.to = SNP_PL_STATE_PRIVATE;
@@ -493,9 +500,25 @@ TEST_F(abi, convert_bad_inputs)
 		CONVERT_FAILS(EINVAL);
 	}
 	bc.c.flags = 0;
+	/* A bad `to` taken for private would convert this shared page... */
 	for (i = 0; i < ARRAY_SIZE(bad_to); i++) {
 		bc.c.to = bad_to[i];
 		CONVERT_FAILS(EINVAL);
+		if (variant->pool)
+			EXPECT_EQ(SHARED, pl_state(self->fd, (void *)a));
+	}
+	/* ... and one taken for shared would convert a private one. */
+	if (variant->pool) {
+		ASSERT_EQ(0, pl_convert(self->fd, (void *)a, self->ps,
+					SNP_PL_STATE_PRIVATE, 0, 0, NULL));
+		for (i = 0; i < ARRAY_SIZE(bad_to); i++) {
+			bc.c.to = bad_to[i];
+			CONVERT_FAILS(EINVAL);
+			EXPECT_EQ(SNP_PL_STATE_PRIVATE,
+				  pl_state(self->fd, (void *)a));
+		}
+		ASSERT_EQ(0, pl_convert(self->fd, (void *)a, self->ps,
+					SNP_PL_STATE_SHARED, 0, 0, NULL));
 	}
 	bc.c.to = SNP_PL_STATE_PRIVATE;
 	bc.c.addr = a + 1;
@@ -520,7 +543,7 @@ TEST_F(abi, convert_bad_inputs)
 	/* Shared to shared: not in the opposite state (anon: not pool). */
 	bc.tail[15] = 0;
 	bc.c.to = SNP_PL_STATE_SHARED;
-	CONVERT_FAILS(EINVAL);
+	CONVERT_FAILS_AT(EINVAL, 0);
 	check_baseline();
 	if (!variant->pool)
 		return;
@@ -533,6 +556,7 @@ TEST_F(abi, convert_bad_inputs)
 	EXPECT_EQ(0, ioctl(self->fd, SNP_PL_IOC_TEST_CONVERT, &bc));
 	check_baseline();
 #undef CONVERT_FAILS
+#undef CONVERT_FAILS_AT
 }
 
 TEST_HARNESS_MAIN

@@ -3,14 +3,13 @@
  * /dev/snp_page_lock test pool and TEST_CONVERT: conversions blocked by
  * pins (EBUSY with NOWAIT or on timeout, success once the pins are gone),
  * EPOLLPRI while a converter waits, EPERM/EAGAIN for PIN of private and
- * converting pages, SIGBUS on a private page, faults that wait for a
- * conversion to end, pins of one page through several files.
+ * converting pages, SIGBUS on a private page (through the mappings the
+ * host had before the conversion and through new faults), faults that wait
+ * for a conversion to end, pins of one page through several files, a
+ * converter killed while it waits, private pages made shared on close.
  */
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <time.h>
 
 #include "../kselftest_harness.h"
 #include "snp_pl_util.h"
@@ -21,21 +20,6 @@
 #define PRIVATE		SNP_PL_STATE_PRIVATE
 #define CONVERTING	SNP_PL_STATE_CONVERTING
 #define PINNED		SNP_PL_STATE_PINNED
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
 
 /* A TEST_CONVERT run in its own thread. */
 struct converter {
@@ -54,11 +38,11 @@ struct converter {
 static void *converter_fn(void *arg)
 {
 	struct converter *c = arg;
-	long t0 = now_ms();
+	long t0 = pl_now_ms();
 
 	c->ret = pl_convert(c->fd, c->addr, c->len, c->to, c->flags,
 			    c->timeout_ms, &c->error_offset);
-	c->elapsed_ms = now_ms() - t0;
+	c->elapsed_ms = pl_now_ms() - t0;
 	return NULL;
 }
 
@@ -77,34 +61,16 @@ static int converter_start(struct converter *c, int fd, void *addr,
 /* Wait until the page at @addr is converting, as seen through @fd. */
 static bool wait_converting(int fd, void *addr)
 {
-	long t0 = now_ms();
+	long t0 = pl_now_ms();
 	int s;
 
-	while (now_ms() - t0 < 5000) {
+	while (pl_now_ms() - t0 < 5000) {
 		s = pl_state(fd, addr);
 		if (s >= 0 && (s & ~PINNED) == CONVERTING)
 			return true;
-		sleep_ms(5);
+		pl_sleep_ms(5);
 	}
 	return false;
-}
-
-/* Touch @addr in a child; return the signal that killed it, or 0. */
-static int touch_in_child(char *addr, bool write)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		if (write)
-			pl_write(addr, 1);
-		else
-			pl_read(addr);
-		_exit(0);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 }
 
 FIXTURE(conv) {
@@ -151,10 +117,17 @@ TEST_F(conv, private_and_back)
 	for (i = 0; i < NPAGES; i++)
 		ASSERT_EQ(i < 2 ? PRIVATE : SHARED, st[i]);
 
-	/* The host (this process) may not touch a private page. */
-	ASSERT_EQ(SIGBUS, touch_in_child(p, false));
-	ASSERT_EQ(SIGBUS, touch_in_child(p + self->ps, true));
-	ASSERT_EQ(0, touch_in_child(p + 2 * self->ps, true));
+	/*
+	 * The host (this process) may not touch a private page: not through
+	 * the mappings it had (written in the fixture: the conversion must
+	 * have zapped them), nor through a new fault.
+	 */
+	ASSERT_EQ(SIGBUS, pl_touch(p, false));
+	ASSERT_EQ(SIGBUS, pl_touch(p + self->ps, true));
+	ASSERT_EQ(0, pl_touch(p + 2 * self->ps, true));
+	ASSERT_EQ(SIGBUS, pl_touch_in_child(p, false));
+	ASSERT_EQ(SIGBUS, pl_touch_in_child(p + self->ps, true));
+	ASSERT_EQ(0, pl_touch_in_child(p + 2 * self->ps, true));
 
 	/* Private to private: not in the opposite state. */
 	ASSERT_EQ(-EINVAL, pl_convert(self->fd, p, self->ps, PRIVATE, 0, 0,
@@ -162,7 +135,8 @@ TEST_F(conv, private_and_back)
 	ASSERT_EQ(0, pl_convert(self->fd, p, 2 * self->ps, SHARED, 0, 0,
 				NULL));
 	ASSERT_EQ(SHARED, pl_state(self->fd, p));
-	ASSERT_EQ(0, touch_in_child(p, true));
+	ASSERT_EQ(0, pl_touch_in_child(p, true));
+	ASSERT_EQ(0, pl_touch(p + self->ps, false));
 	p[0] = 7;
 	ASSERT_EQ(7, p[0]);
 	ASSERT_EQ(-EINVAL, pl_convert(self->fd, p, self->ps, SHARED, 0, 0,
@@ -205,7 +179,7 @@ TEST_F(conv, nowait_busy)
 	ASSERT_EQ(0, pl_query(self->vmm, p, NPAGES * self->ps, st));
 	for (i = 0; i < NPAGES; i++)
 		ASSERT_EQ(i == 2 ? (SHARED | PINNED) : SHARED, st[i]);
-	ASSERT_EQ(0, touch_in_child(p, true));
+	ASSERT_EQ(0, pl_touch_in_child(p, true));
 	if (fails >= 0)
 		ASSERT_LT(fails, pl_stat("convert_fail_nowait"));
 
@@ -224,10 +198,10 @@ TEST_F(conv, timeout_busy)
 	__u64 off;
 
 	ASSERT_EQ(0, pl_pin(self->vmm, p, self->ps));
-	t0 = now_ms();
+	t0 = pl_now_ms();
 	ASSERT_EQ(-EBUSY, pl_convert(self->fd, p, self->ps, PRIVATE, 0, 200,
 				     &off));
-	ASSERT_LE(150, now_ms() - t0);
+	ASSERT_LE(150, pl_now_ms() - t0);
 	ASSERT_EQ(0, off);
 	ASSERT_EQ(SHARED | PINNED, pl_state(self->vmm, p));
 	if (timeouts >= 0)
@@ -248,7 +222,7 @@ TEST_F(conv, wait_then_succeed)
 	/* New pins fail while converting. */
 	ASSERT_EQ(-EAGAIN, pl_pin(self->vmm, p, self->ps));
 	/* The pin holder still uses its pages. */
-	sleep_ms(100);
+	pl_sleep_ms(100);
 	memset(p, 0x11, 2 * self->ps);
 	ASSERT_EQ(0x11, p[self->ps]);
 	ASSERT_EQ(0, pl_unpin(self->vmm, p, 2 * self->ps));
@@ -257,7 +231,10 @@ TEST_F(conv, wait_then_succeed)
 	ASSERT_LE(80, c.elapsed_ms);
 	ASSERT_EQ(PRIVATE, pl_state(self->vmm, p));
 	ASSERT_EQ(PRIVATE, pl_state(self->vmm, p + self->ps));
-	ASSERT_EQ(SIGBUS, touch_in_child(p + self->ps, false));
+	/* The pin holder's mappings (written above) are gone. */
+	ASSERT_EQ(SIGBUS, pl_touch(p, true));
+	ASSERT_EQ(SIGBUS, pl_touch(p + self->ps, false));
+	ASSERT_EQ(SIGBUS, pl_touch_in_child(p + self->ps, false));
 	ASSERT_EQ(0, pl_convert(self->fd, p, 2 * self->ps, SHARED, 0, 0,
 				NULL));
 }
@@ -301,6 +278,44 @@ TEST_F(conv, epollpri)
 	ASSERT_EQ(0, poll(&pfd, 1, 0));
 	ASSERT_EQ(0, pl_convert(self->fd, p, 2 * self->ps, SHARED, 0, 0,
 				NULL));
+}
+
+/* A converter killed while it waits: -EINTR inside, nothing changed. */
+TEST_F(conv, converter_killed)
+{
+	struct pollfd pfd = { .fd = self->vmm, .events = POLLPRI };
+	long intr = pl_stat("wait_interrupted");
+	char *p = self->mem;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, pl_pin(self->vmm, p, self->ps));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* Killed long before the timeout; exits 1 if not. */
+		pl_convert(self->fd, p, self->ps, PRIVATE, 0, 10000, NULL);
+		_exit(1);
+	}
+	ASSERT_TRUE(wait_converting(self->vmm, p));
+	ASSERT_EQ(1, poll(&pfd, 1, 5000));
+	ASSERT_TRUE(pfd.revents & POLLPRI);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	ASSERT_EQ(SIGKILL, WTERMSIG(status));
+
+	/* The conversion was aborted: the page is shared and still pinned. */
+	ASSERT_EQ(SHARED | PINNED, pl_state(self->vmm, p));
+	pfd.revents = 0;
+	ASSERT_EQ(0, poll(&pfd, 1, 0));
+	if (intr >= 0)
+		ASSERT_LT(intr, pl_stat("wait_interrupted"));
+	ASSERT_EQ(0, pl_touch(p, true));
+	ASSERT_EQ(0, pl_unpin(self->vmm, p, self->ps));
+	ASSERT_EQ(0, pl_convert(self->fd, p, self->ps, PRIVATE,
+				SNP_PL_CONVERT_NOWAIT, 0, NULL));
+	ASSERT_EQ(0, pl_convert(self->fd, p, self->ps, SHARED, 0, 0, NULL));
 }
 
 TEST_F(conv, pin_converting_fails)
@@ -352,7 +367,7 @@ TEST_F(conv, fault_waits_for_conversion)
 		pl_read(alias);
 		_exit(0);
 	}
-	sleep_ms(300);
+	pl_sleep_ms(300);
 	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG));
 	ASSERT_EQ(0, pl_unpin(self->vmm, p, self->ps));
 	ASSERT_EQ(0, pthread_join(c.thread, NULL));
@@ -362,7 +377,7 @@ TEST_F(conv, fault_waits_for_conversion)
 	ASSERT_TRUE(WIFSIGNALED(status));
 	ASSERT_EQ(SIGBUS, WTERMSIG(status));
 	ASSERT_EQ(0, pl_convert(self->fd, p, self->ps, SHARED, 0, 0, NULL));
-	ASSERT_EQ(0, touch_in_child(alias, true));
+	ASSERT_EQ(0, pl_touch_in_child(alias, true));
 	munmap(alias, self->ps);
 }
 
@@ -453,6 +468,29 @@ TEST_F(conv, pool_limits)
 	/* ... and is freed (shared again) when the file goes. */
 }
 
+/* The last close makes the pool's private pages shared before freeing them. */
+TEST_F(conv, close_makes_private_shared)
+{
+	long leaks = pl_stat("leaked_pages");
+	long shared = pl_stat("converted_to_shared");
+	int fd2;
+	char *q;
+
+	if (leaks < 0 || shared < 0)
+		SKIP(return, "no %s", SNP_PL_STATS);
+	fd2 = open(SNP_PL_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd2);
+	q = pl_pool_map(fd2, 3, 0);
+	ASSERT_NE(NULL, q);
+	memset(q, 0x42, 3 * self->ps);
+	ASSERT_EQ(0, pl_convert(fd2, q, 2 * self->ps, PRIVATE, 0, 0, NULL));
+	ASSERT_EQ(0, munmap(q, 3 * self->ps));
+	ASSERT_EQ(0, close(fd2));
+	/* A private page freed as such would be caught and leaked (G4). */
+	ASSERT_EQ(leaks, pl_stat("leaked_pages"));
+	ASSERT_LE(shared + 2, pl_stat("converted_to_shared"));
+}
+
 /* Pins and conversions racing on the same pages: only documented errors. */
 struct racer {
 	int fd;
@@ -493,13 +531,13 @@ TEST_F(conv, race_pin_and_convert)
 		{ .fd = self->vmm, .mem = self->mem + self->ps, .stop = &stop },
 	};
 	pthread_t th[2];
-	long t0 = now_ms(), converts = 0;
+	long t0 = pl_now_ms(), converts = 0;
 	__u8 st[NPAGES];
 	int i, ret;
 
 	for (i = 0; i < 2; i++)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, pin_racer, &r[i]));
-	while (now_ms() - t0 < 1500) {
+	while (pl_now_ms() - t0 < 1500) {
 		ret = pl_convert(self->fd, self->mem, 3 * self->ps, PRIVATE,
 				 0, 20, NULL);
 		EXPECT_TRUE(ret == 0 || ret == -EBUSY);

@@ -14,36 +14,22 @@
  * page leaked, nothing left in VmPin.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <linux/snp_page_lock.h>
+#include "snp_pl_util.h"
 
 #define NFDS		4
 #define POOL_PAGES	32
 #define ANON_PAGES	32
-#define STATS		"/sys/kernel/debug/snp_page_lock/stats"
 
 static long page_size;
 static int fds[NFDS];
 static char *pool[NFDS];
 static char *anon;
 static atomic_int stop;
-static __thread sigjmp_buf touch_env;
 
 struct counts {
 	unsigned long ops, ok, errors, bad_errno, sigbus, children, killed;
@@ -64,12 +50,6 @@ static uint64_t rnd_next(uint64_t *s)
 static unsigned long rnd(uint64_t *s, unsigned long n)
 {
 	return n ? rnd_next(s) % n : 0;
-}
-
-/* Only do_touch() can take a SIGBUS: a private test pool page. */
-static void on_sigbus(int sig)
-{
-	siglongjmp(touch_env, 1);
 }
 
 /* An address: mostly pool or anonymous pages, sometimes garbage. */
@@ -131,7 +111,7 @@ static int errno_documented(int e)
 {
 	switch (e) {
 	case EINVAL: case E2BIG: case EFAULT: case EPERM: case EAGAIN:
-	case EBUSY: case EINTR: case ENOMEM: case ENOTTY:
+	case EBUSY: case EINTR: case ENOMEM: case ENOTTY: case EOVERFLOW:
 		return 1;
 	}
 	return 0;
@@ -140,8 +120,8 @@ static int errno_documented(int e)
 /* @fdi: index in fds[], or -fd - 1 for a file outside fds[]. */
 static void do_ioctl(uint64_t *s, int fdi, struct counts *c)
 {
-	int fd = fdi < 0 ? -fdi - 1 : fds[fdi];
 	static __thread unsigned char states[64];
+	int fd = fdi < 0 ? -fdi - 1 : fds[fdi];
 	union {
 		struct snp_pl_range r;
 		struct snp_pl_query q;
@@ -210,26 +190,26 @@ range:
 	}
 }
 
+/* A private test pool page gives SIGBUS, any other touch must work. */
 static void do_touch(uint64_t *s, struct counts *c)
 {
 	char *p = pool[rnd(s, NFDS)] + rnd(s, POOL_PAGES) * page_size;
 
 	c->ops++;
-	if (sigsetjmp(touch_env, 1)) {
+	if (pl_touch(p + rnd(s, page_size), rnd(s, 2)))
 		c->sigbus++;
-		return;
-	}
-	if (rnd(s, 2))
-		__atomic_fetch_add(p + rnd(s, page_size), 1, __ATOMIC_RELAXED);
 	else
-		(void)__atomic_load_n(p, __ATOMIC_RELAXED);
-	c->ok++;
+		c->ok++;
 }
 
-/* A child pins through its own fd, then exits or is killed. */
+/*
+ * A child pins through its own fd (and fds[0]), then either exits on its
+ * own or is SIGKILLed at a random point, maybe in the middle of an ioctl.
+ */
 static void do_child(uint64_t *s, struct counts *c)
 {
 	uint64_t seed = rnd_next(s) | 1;
+	bool kill_it = rnd(s, 2);
 	pid_t pid;
 	int st;
 
@@ -239,26 +219,26 @@ static void do_child(uint64_t *s, struct counts *c)
 		return;
 	if (!pid) {
 		struct counts cc = { 0 };
-		int fd = open("/dev/snp_page_lock", O_RDWR);
+		int fd = open(SNP_PL_DEV, O_RDWR);
 		int i;
 
 		for (i = 0; i < 20; i++)
 			do_ioctl(&seed, rnd(&seed, 2) ? -fd - 1 : 0, &cc);
-		if (rnd(&seed, 2))
+		if (kill_it)
 			pause();		/* wait to be killed */
 		_exit(cc.bad_errno ? 1 : 0);
 	}
 	c->children++;
-	if (rnd(s, 2)) {
+	if (kill_it) {
 		usleep(rnd(s, 2000));
 		kill(pid, SIGKILL);
-		c->killed++;
-	} else {
-		usleep(rnd(s, 2000));
-		kill(pid, SIGKILL);	/* harmless if it already exited */
 	}
-	if (waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st))
-		c->bad_errno++;
+	if (waitpid(pid, &st, 0) != pid)
+		return;
+	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+		c->killed++;
+	else if (!WIFEXITED(st) || WEXITSTATUS(st))
+		c->bad_errno++;		/* an undocumented errno, or it crashed */
 }
 
 static void *worker(void *arg)
@@ -298,22 +278,6 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static long stat_get(const char *name)
-{
-	char line[256], key[64];
-	long val, ret = -1;
-	FILE *f = fopen(STATS, "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %ld", key, &val) == 2 &&
-		    !strcmp(key, name))
-			ret = val;
-	fclose(f);
-	return ret;
-}
-
 static long vm_pinned_kb(void)
 {
 	char line[256];
@@ -336,25 +300,23 @@ int main(int argc, char **argv)
 	uint64_t seed = argc > 3 ? strtoull(argv[3], NULL, 0) : time(NULL);
 	long pins0, unpins0, leaks0, pins1, unpins1, leaks1, vmpin;
 	pthread_t tid[64];
-	struct sigaction sa = { .sa_handler = on_sigbus };
 	int i, failed = 0;
 
 	page_size = sysconf(_SC_PAGESIZE);
 	if (nthreads < 1 || nthreads > 64)
 		nthreads = 4;
-	sigaction(SIGBUS, &sa, NULL);
-	pins0 = stat_get("pins");
-	unpins0 = stat_get("unpins");
-	leaks0 = stat_get("leaked_pages");
+	pins0 = pl_stat("pins");
+	unpins0 = pl_stat("unpins");
+	leaks0 = pl_stat("leaked_pages");
 	if (pins0 < 0 || unpins0 < 0 || leaks0 < 0) {
-		fprintf(stderr, "cannot read %s\n", STATS);
+		fprintf(stderr, "cannot read %s\n", SNP_PL_STATS);
 		return 1;
 	}
 
 	for (i = 0; i < NFDS; i++) {
-		fds[i] = open("/dev/snp_page_lock", O_RDWR);
+		fds[i] = open(SNP_PL_DEV, O_RDWR);
 		if (fds[i] < 0) {
-			perror("open /dev/snp_page_lock");
+			perror("open " SNP_PL_DEV);
 			return 1;
 		}
 		pool[i] = mmap(NULL, POOL_PAGES * page_size,
@@ -389,9 +351,9 @@ int main(int argc, char **argv)
 	while (wait(NULL) > 0)
 		;
 
-	pins1 = stat_get("pins");
-	unpins1 = stat_get("unpins");
-	leaks1 = stat_get("leaked_pages");
+	pins1 = pl_stat("pins");
+	unpins1 = pl_stat("unpins");
+	leaks1 = pl_stat("leaked_pages");
 	vmpin = vm_pinned_kb();
 	printf("snp_pl_fuzz: ops=%lu ok=%lu errors=%lu undocumented_errno=%lu",
 	       total.ops, total.ok, total.errors, total.bad_errno);

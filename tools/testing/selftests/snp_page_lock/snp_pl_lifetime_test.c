@@ -8,9 +8,7 @@
  * NOWAIT conversion of the page (EBUSY while pinned), and the debugfs
  * counters must balance.
  */
-#include <signal.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 
 #include "../kselftest_harness.h"
 #include "snp_pl_util.h"
@@ -97,85 +95,76 @@ TEST_F(life, shared_file_released_on_last_close)
 }
 
 /*
- * A child opens its own file, pins page 0 and 1 (the pool mapping is
- * inherited), reports through @ready, then waits on @go (or forever).
+ * A child opens its own file, pins pages 0 and 1 of @mem (the pool mapping
+ * is inherited), page 0 twice, and says so on the ready pipe. Then it waits
+ * for a byte on the go pipe, and exits; or is SIGKILLed (@kill_it). Either
+ * way its pins must be gone once it is reaped.
  */
-static pid_t pinning_child(char *mem, int ready[2], int go[2])
+static void child_pins_released(struct __test_metadata *_metadata,
+				int pool_fd, char *mem, bool kill_it)
 {
-	pid_t pid = fork();
+	int ready[2], go[2], status, ret;
 	char c = 0;
-	int fd;
+	pid_t pid;
 
-	if (pid)
-		return pid;
-	fd = open(SNP_PL_DEV, O_RDWR);
-	if (fd < 0 || pl_pin(fd, mem, 2 * PS) || pl_pin(fd, mem, PS))
-		_exit(1);
-	if (write(ready[1], &c, 1) != 1)
-		_exit(2);
-	if (read(go[0], &c, 1) != 1)
-		_exit(3);
-	_exit(0);
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int fd;
+
+		close(ready[0]);
+		close(go[1]);
+		fd = open(SNP_PL_DEV, O_RDWR);
+		if (fd < 0 || pl_pin(fd, mem, 2 * PS) || pl_pin(fd, mem, PS))
+			_exit(1);
+		if (write(ready[1], &c, 1) != 1)
+			_exit(2);
+		/* EOF if the test dies: never left behind. */
+		if (read(go[0], &c, 1) != 1)
+			_exit(3);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	ASSERT_EQ(-EBUSY, probe_pins(pool_fd, mem));
+	ASSERT_EQ(-EBUSY, probe_pins(pool_fd, mem + PS));
+	if (kill_it)
+		ret = kill(pid, SIGKILL);
+	else
+		ret = write(go[1], &c, 1) == 1 ? 0 : -1;
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	close(ready[0]);
+	close(go[1]);
+	if (kill_it) {
+		ASSERT_TRUE(WIFSIGNALED(status));
+		ASSERT_EQ(SIGKILL, WTERMSIG(status));
+	} else {
+		ASSERT_TRUE(WIFEXITED(status));
+		ASSERT_EQ(0, WEXITSTATUS(status));
+	}
+	ASSERT_EQ(0, probe_pins(pool_fd, mem));
+	ASSERT_EQ(0, probe_pins(pool_fd, mem + PS));
 }
 
 TEST_F(life, released_on_exit)
 {
-	int ready[2], go[2], status;
-	char c = 0;
-	pid_t pid;
-
-	ASSERT_EQ(0, pipe(ready));
-	ASSERT_EQ(0, pipe(go));
-	pid = pinning_child(self->mem, ready, go);
-	ASSERT_LE(0, pid);
-	ASSERT_EQ(1, read(ready[0], &c, 1));
-	ASSERT_EQ(-EBUSY, probe_pins(self->fd, self->mem));
-	ASSERT_EQ(-EBUSY, probe_pins(self->fd, self->mem + self->ps));
-	ASSERT_EQ(1, write(go[1], &c, 1));
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	ASSERT_EQ(0, WEXITSTATUS(status));
-	ASSERT_EQ(0, probe_pins(self->fd, self->mem));
-	ASSERT_EQ(0, probe_pins(self->fd, self->mem + self->ps));
+	child_pins_released(_metadata, self->fd, self->mem, false);
 }
 
 TEST_F(life, released_on_sigkill)
 {
-	int ready[2], go[2], status;
-	char c = 0;
-	pid_t pid;
-
-	ASSERT_EQ(0, pipe(ready));
-	ASSERT_EQ(0, pipe(go));
-	pid = pinning_child(self->mem, ready, go);
-	ASSERT_LE(0, pid);
-	ASSERT_EQ(1, read(ready[0], &c, 1));
-	ASSERT_EQ(-EBUSY, probe_pins(self->fd, self->mem));
-	ASSERT_EQ(0, kill(pid, SIGKILL));
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFSIGNALED(status));
-	ASSERT_EQ(SIGKILL, WTERMSIG(status));
-	ASSERT_EQ(0, probe_pins(self->fd, self->mem));
-	ASSERT_EQ(0, probe_pins(self->fd, self->mem + self->ps));
-}
-
-/* Run @fn in a child; return its exit status (0: all steps passed). */
-static int in_child(int (*fn)(void *), void *arg)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid == 0)
-		_exit(fn(arg));
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	child_pins_released(_metadata, self->fd, self->mem, true);
 }
 
 static int memlock_child(void *arg)
 {
 	struct rlimit rl = { 4 * PS, 4 * PS };
 	bool keep_cap = *(bool *)arg;
+	__u64 off;
 	char *mem;
 	int fd;
 
@@ -191,7 +180,9 @@ static int memlock_child(void *arg)
 	if (keep_cap)
 		return pl_pin(fd, mem, 16 * PS) ? 13 : 0;
 
-	if (pl_pin(fd, mem, 8 * PS) != -ENOMEM)
+	/* No single page is to blame: error_offset is left alone. */
+	if (pl_range(fd, SNP_PL_IOC_PIN, mem, 8 * PS, &off) != -ENOMEM ||
+	    off != ~0ULL)
 		return 1;
 	if (pl_state(fd, mem) != SNP_PL_STATE_SHARED)
 		return 2;
@@ -218,10 +209,10 @@ TEST(memlock_limit)
 	if (fd < 0)
 		SKIP(return, "%s: %s", SNP_PL_DEV, strerror(errno));
 	close(fd);
-	ASSERT_EQ(0, in_child(memlock_child, &keep_cap));
+	ASSERT_EQ(0, pl_in_child(memlock_child, &keep_cap));
 	/* CAP_IPC_LOCK lifts the limit. */
 	keep_cap = true;
-	ASSERT_EQ(0, in_child(memlock_child, &keep_cap));
+	ASSERT_EQ(0, pl_in_child(memlock_child, &keep_cap));
 }
 
 static int no_admin_child(void *arg)
@@ -248,7 +239,7 @@ static int no_admin_child(void *arg)
 
 TEST_F(life, test_convert_needs_cap_sys_admin)
 {
-	ASSERT_EQ(0, in_child(no_admin_child, self->mem));
+	ASSERT_EQ(0, pl_in_child(no_admin_child, self->mem));
 	ASSERT_EQ(SNP_PL_STATE_SHARED, pl_state(self->fd, self->mem));
 	ASSERT_EQ(0, probe_pins(self->fd, self->mem));
 }

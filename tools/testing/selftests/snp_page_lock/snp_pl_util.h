@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
 #include <linux/snp_page_lock.h>
@@ -152,6 +156,99 @@ static inline char pl_read(const char *p)
 static inline void pl_write(char *p, char c)
 {
 	__atomic_store_n(p, c, __ATOMIC_RELAXED);
+}
+
+/* Set around the access of pl_touch(), ordered by signal fences. */
+static __thread sigjmp_buf pl_touch_env;
+static __thread int pl_touch_armed;
+
+/* SIGBUS: back into pl_touch(), or, outside it, die of it as usual. */
+static void pl_touch_sigbus(int sig)
+{
+	if (pl_touch_armed)
+		siglongjmp(pl_touch_env, 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/*
+ * Read (or write 1 to) @addr in this process, through the mappings it
+ * already has; return SIGBUS if the access got one, else 0. Thread-safe:
+ * the handler stays installed and only catches the accesses of pl_touch().
+ */
+static inline int pl_touch(char *addr, bool write)
+{
+	struct sigaction sa = { .sa_handler = pl_touch_sigbus };
+
+	sigaction(SIGBUS, &sa, NULL);
+	if (sigsetjmp(pl_touch_env, 1)) {
+		pl_touch_armed = 0;
+		return SIGBUS;
+	}
+	pl_touch_armed = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (write)
+		pl_write(addr, 1);
+	else
+		pl_read(addr);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	pl_touch_armed = 0;
+	return 0;
+}
+
+/*
+ * Run @fn in a child; return its exit status (@fn's return value), or
+ * 128 + the signal that killed it, or -1 if it could not be run.
+ */
+static inline int pl_in_child(int (*fn)(void *), void *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(fn(arg));
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static inline int pl_read_fn(void *addr)
+{
+	pl_read(addr);
+	return 0;
+}
+
+static inline int pl_write_fn(void *addr)
+{
+	pl_write(addr, 1);
+	return 0;
+}
+
+/*
+ * Touch @addr in a fresh child, which faults the page in anew (a MAP_SHARED
+ * mapping of the test pool is not copied at fork); return the signal that
+ * killed it, or 0. pl_touch() checks the mappings this process has.
+ */
+static inline int pl_touch_in_child(char *addr, bool write)
+{
+	int ret = pl_in_child(write ? pl_write_fn : pl_read_fn, addr);
+
+	return ret >= 128 ? ret - 128 : ret;
+}
+
+static inline long pl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline void pl_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
 }
 
 #endif /* __SNP_PL_UTIL_H */
