@@ -6,7 +6,7 @@
 
 KIND tap: kselftest TAP; every top-level "ok N" / "not ok N" line is a
 case ("# SKIP" counts as skipped); a non-zero exit with no failing case,
-or no case at all, is one more failure.
+or a binary where no case passed, is one more failure.
 KIND exit: the program is one case: exit 0 passes, anything else
 (including kselftest's skip code 4) fails: the tests we run must run.
 """
@@ -34,7 +34,9 @@ with open(log, errors='replace') as f:
                     cur['p'] += 1
                 else:
                     cur['f'] += 1
-            elif (st != 0 and cur['f'] == 0) or cur['p'] + cur['f'] + cur['s'] == 0:
+            elif (st != 0 and cur['f'] == 0) or cur['p'] == 0:
+                # A failing exit with no failing case, or a binary where
+                # no case passed (all skipped proves nothing): one more.
                 cur['f'] += 1
             verdict = 'ok' if cur['f'] == 0 else 'FAILED'
             print(f"  {cur['name']}: {cur['p']} passed, {cur['f']} failed, "
