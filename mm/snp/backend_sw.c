@@ -72,11 +72,13 @@ static inline void snp_sw_csum_store(unsigned long pfn) { }
 static inline void snp_sw_csum_verify(unsigned long pfn) { }
 #endif
 
+/*
+ * The direct-map entry is gone when this returns; stale TLB entries of it
+ * go in snp_sw_flush_private(), once per conversion.
+ */
 static int snp_sw_make_private(unsigned long pfn)
 {
 	struct page *page = pfn_to_page(pfn);
-	unsigned long addr;
-	int ret;
 
 	/* Lets a KUnit test make the backend fail (nothing without KUnit). */
 	KUNIT_STATIC_STUB_REDIRECT(snp_sw_make_private, pfn);
@@ -85,19 +87,35 @@ static int snp_sw_make_private(unsigned long pfn)
 
 	if (!snp_sw_unmaps(page))
 		return 0;
+	return set_direct_map_invalid_noflush(page);
+}
 
-	ret = set_direct_map_invalid_noflush(page);
-	if (ret)
-		return ret;
-	addr = (unsigned long)page_address(page);
-	flush_tlb_kernel_range(addr, addr + PAGE_SIZE);
-	return 0;
+static void snp_sw_flush_private(unsigned long first_pfn,
+				 unsigned long last_pfn)
+{
+	struct page *first = pfn_to_page(first_pfn);
+	struct page *last = pfn_to_page(last_pfn);
+	unsigned long start, end;
+
+	if (!snp_backend_sw_unmaps_direct_map())
+		return;
+	if (PageHighMem(first) || PageHighMem(last)) {
+		flush_tlb_all();
+		return;
+	}
+	/* Large spans become one full flush (tlb_single_page_flush_ceiling). */
+	start = (unsigned long)page_address(first);
+	end = (unsigned long)page_address(last) + PAGE_SIZE;
+	flush_tlb_kernel_range(start, end);
 }
 
 static int snp_sw_make_shared(unsigned long pfn)
 {
 	struct page *page = pfn_to_page(pfn);
 	int ret;
+
+	/* Lets a KUnit test make the backend fail (nothing without KUnit). */
+	KUNIT_STATIC_STUB_REDIRECT(snp_sw_make_shared, pfn);
 
 	if (snp_sw_unmaps(page)) {
 		/* Only a not-present PTE is replaced: no flush needed. */
@@ -114,4 +132,5 @@ const struct snp_backend_ops snp_backend_sw = {
 	.name = "software",
 	.make_private = snp_sw_make_private,
 	.make_shared = snp_sw_make_shared,
+	.flush_private = snp_sw_flush_private,
 };

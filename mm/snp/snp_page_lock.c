@@ -24,8 +24,10 @@
 #include <linux/moduleparam.h>
 #include <linux/notifier.h>
 #include <linux/page_ext.h>
+#include <linux/page_ref.h>
 #include <linux/percpu.h>
 #include <linux/sched/signal.h>
+#include <linux/swap.h>
 #include <linux/seq_file.h>
 #include <linux/snp_page_lock.h>
 #include <linux/wait_bit.h>
@@ -76,7 +78,11 @@ MODULE_PARM_DESC(lockdep_selftest,
 EXPORT_SYMBOL_IF_KUNIT(snp_page_lock_lockdep_selftest);
 #endif
 
-static const struct snp_backend_ops *snp_backend __ro_after_init = &snp_backend_sw;
+/*
+ * Chosen in snp_page_lock_backend_init(), once CC_ATTR_HOST_SEV_SNP is final;
+ * NULL before (and when the layer is off): no conversion can run then.
+ */
+static const struct snp_backend_ops *snp_backend __ro_after_init;
 
 static ATOMIC_NOTIFIER_HEAD(snp_convert_notifier);
 
@@ -110,12 +116,36 @@ static void __init snp_page_lock_init(void)
 	if (!snp_page_lock_need())
 		return;
 
+	static_branch_enable(&snp_page_lock_enabled);
+	pr_info("enabled\n");
+}
+
+/*
+ * The backend is chosen only once the host's SNP support is final: the
+ * AMD IOMMU driver sets up the RMP table from a rootfs initcall
+ * (pci_iommu_init()) and clears CC_ATTR_HOST_SEV_SNP if that fails, long
+ * after page_ext was initialised. Nothing converts before this runs:
+ * conversions come from KVM guests, the VMM ABI, the torture test (a later
+ * initcall in this directory) and the KUnit suites (after all initcalls).
+ */
+static int __init snp_page_lock_backend_init(void)
+{
+	if (!snp_page_lock_is_enabled())
+		return 0;
+
 	if (IS_ENABLED(CONFIG_KVM_AMD_SEV) &&
 	    cc_platform_has(CC_ATTR_HOST_SEV_SNP))
 		snp_backend = &snp_backend_rmp;
+	else
+		snp_backend = &snp_backend_sw;
+	pr_info("%s backend\n", snp_backend->name);
+	return 0;
+}
+device_initcall(snp_page_lock_backend_init);
 
-	static_branch_enable(&snp_page_lock_enabled);
-	pr_info("enabled, %s backend\n", snp_backend->name);
+static const char *snp_backend_name(void)
+{
+	return snp_backend ? snp_backend->name : "none";
 }
 
 struct page_ext_operations snp_page_lock_ops = {
@@ -152,7 +182,12 @@ static const char * const snp_stat_names[SNP_NR_STATS] = {
 	[SNP_STAT_WAITS]		= "waits",
 	[SNP_STAT_TIMEOUTS]		= "wait_timeouts",
 	[SNP_STAT_INTERRUPTED]		= "wait_interrupted",
+	[SNP_STAT_REF_WAITS]		= "ref_waits",
+	[SNP_STAT_CONVERT_EREFS]	= "convert_fail_refs",
+	[SNP_STAT_CONVERT_DMA_PINNED]	= "convert_fail_dma_pinned",
+	[SNP_STAT_ROLLBACK_FAILURES]	= "rollback_failures",
 	[SNP_STAT_LEAKS]		= "leaked_pages",
+	[SNP_STAT_FREED_PINNED]		= "freed_pinned",
 	[SNP_STAT_CSUM_MISMATCH]	= "checksum_mismatches",
 };
 
@@ -177,7 +212,7 @@ static int snp_stats_show(struct seq_file *m, void *v)
 	int i;
 
 	seq_printf(m, "enabled %d\n", snp_page_lock_is_enabled());
-	seq_printf(m, "backend %s\n", snp_backend->name);
+	seq_printf(m, "backend %s\n", snp_backend_name());
 	seq_printf(m, "convert_timeout_ms %u\n", READ_ONCE(convert_timeout_ms));
 	for (i = 0; i < SNP_NR_STATS; i++)
 		seq_printf(m, "%s %lu\n", snp_stat_names[i],
@@ -425,7 +460,8 @@ static int snp_pin_range(unsigned long pfn, unsigned long nr_pages)
 
 int __snp_pin_shared(unsigned long pfn, unsigned long nr_pages)
 {
-	if (unlikely(!snp_range_ok(pfn, nr_pages))) {
+	/* A converter's wakeup takes a spinlock: not from NMI. */
+	if (WARN_ON_ONCE(in_nmi()) || unlikely(!snp_range_ok(pfn, nr_pages))) {
 		snp_pin_failed(pfn, nr_pages, pfn, -EINVAL);
 		return -EINVAL;
 	}
@@ -436,6 +472,7 @@ EXPORT_SYMBOL_GPL(__snp_pin_shared);
 
 void __snp_unpin_shared(unsigned long pfn, unsigned long nr_pages)
 {
+	WARN_ON_ONCE(in_nmi());
 	if (WARN_ON_ONCE(!snp_range_ok(pfn, nr_pages)))
 		return;
 	snp_unpin_range(pfn, nr_pages);
@@ -451,6 +488,8 @@ void *__snp_kmap_local_pfn(unsigned long pfn)
 {
 	int ret;
 
+	if (WARN_ON_ONCE(in_nmi()))
+		return ERR_PTR(-EINVAL);
 	ret = snp_pin_range(pfn, 1);
 	if (ret)
 		return ERR_PTR(ret);
@@ -502,6 +541,13 @@ EXPORT_SYMBOL_GPL(snp_page_pins);
  * panic_on_warn, and the KUnit test can exercise this exact path through
  * __free_pages() without producing a WARNING that would fail the test run.
  * The counter is in <debugfs>/snp_page_lock/stats ("leaked_pages").
+ *
+ * A page freed while it still holds shared pins is a caller bug (a pin
+ * holder must own a reference). Its block is leaked too, rather than its
+ * pins cleared: the holder will drop its pins later, and on a page handed
+ * out again that unpin would take away a pin of the next owner, which
+ * could then see its page become private under its mapping (G2). It is
+ * reported once per boot and counted in "freed_pinned".
  */
 bool __snp_page_lock_free_prepare(struct page *page, unsigned int order)
 {
@@ -517,7 +563,7 @@ bool __snp_page_lock_free_prepare(struct page *page, unsigned int order)
 		if (!spe)
 			continue;
 		s = atomic_read(&spe->state);
-		if (unlikely(s & (SNP_PS_PRIVATE | SNP_PS_CONVERTING)))
+		if (unlikely(s))
 			break;
 	}
 	snp_iter_put(&it);
@@ -526,9 +572,15 @@ bool __snp_page_lock_free_prepare(struct page *page, unsigned int order)
 		return true;
 
 	snp_stat_add(SNP_STAT_LEAKS, nr_pages);
-	pr_err_ratelimited("leaking %s page pfn %#lx (freed block pfn %#lx order %u)\n",
-			   s & SNP_PS_CONVERTING ? "converting" : "private",
-			   pfn + i, pfn, order);
+	if (s & (SNP_PS_PRIVATE | SNP_PS_CONVERTING)) {
+		pr_err_ratelimited("leaking %s page pfn %#lx (freed block pfn %#lx order %u)\n",
+				   s & SNP_PS_CONVERTING ? "converting" : "private",
+				   pfn + i, pfn, order);
+	} else {
+		snp_stat_add(SNP_STAT_FREED_PINNED, 1);
+		pr_err_once("leaking pfn %#lx: freed with %u shared pins (freed block pfn %#lx order %u); a pin holder must hold a page reference\n",
+			    pfn + i, (u32)(s & SNP_PS_PINS_MASK), pfn, order);
+	}
 	return false;
 }
 
@@ -543,8 +595,22 @@ bool __snp_page_lock_free_prepare(struct page *page, unsigned int order)
 			  __ret = schedule_timeout(__ret))
 
 /*
+ * In the long per-page loops of a conversion (process context): let others
+ * run now and then, with the page_ext reference dropped first.
+ */
+static void snp_iter_resched(struct snp_ext_iter *it)
+{
+	if (need_resched()) {
+		snp_iter_put(it);
+		cond_resched();
+	}
+}
+
+/*
  * Phase 1 for one page: block new pins. Returns the pins the page held,
- * which the converter has to wait for (to private only).
+ * which the converter has to wait for (to private only); such a page gets
+ * the WAITER bit, which stays set until the conversion ends and so also
+ * records which pages the converter announced to the notifier.
  */
 static int snp_mark_one(struct snp_page_ext *spe, enum snp_page_state to,
 			unsigned int *pins)
@@ -599,51 +665,193 @@ static void snp_unmark(const struct snp_pfn_set *set, unsigned long from,
 		if (spe)
 			atomic_andnot(SNP_PS_CONVERTING | SNP_PS_WAITER,
 				      &spe->state);
+		snp_iter_resched(&it);
 	}
 	snp_iter_put(&it);
 }
 
 /*
- * Wait until @pfn holds no pin. snp_page_pins() takes and drops the
- * page_ext reference each time the condition is evaluated, so nothing is
- * held across schedule(); its acquire read pairs with the fully ordered
- * unpin, so the backend's work is ordered after the last pin holder's.
+ * Tell the notifier about every page of [@from, @to] of @set that a
+ * converter waits on (WAITER set in phase 1): all of them at once, before
+ * the first wait, so that every pin holder can start letting go while the
+ * converter still waits for another one. Returns how many there were.
  */
-static int snp_wait_drained(unsigned long pfn, long *timeout)
+static unsigned long snp_notify_waited(const struct snp_pfn_set *set,
+				       unsigned long from, unsigned long to,
+				       unsigned long event, int ret)
 {
-	struct snp_convert_wait_info info = { .pfn = pfn };
+	struct snp_convert_wait_info info = { .ret = ret };
+	unsigned long i, n = 0;
+	u32 s;
+
+	for (i = from; i <= to; i++) {
+		info.pfn = snp_set_pfn(set, i);
+		if (!snp_read_state(info.pfn, &s) || !(s & SNP_PS_WAITER))
+			continue;
+		atomic_notifier_call_chain(&snp_convert_notifier, event, &info);
+		n++;
+		cond_resched();
+	}
+	return n;
+}
+
+/*
+ * Wait until @pfn holds no pin, until @deadline (jiffies). snp_page_pins()
+ * takes and drops the page_ext reference each time the condition is
+ * evaluated, so nothing is held across schedule(); its acquire read pairs
+ * with the fully ordered unpin, so the backend's work is ordered after the
+ * last pin holder's.
+ */
+static int snp_wait_drained(unsigned long pfn, unsigned long deadline)
+{
 	unsigned int pins = snp_page_pins(pfn);
 	long left;
-	int ret;
 
 	if (!pins)
 		return 0;
 
+	left = max_t(long, (long)(deadline - jiffies), 0);
 	snp_stat_add(SNP_STAT_WAITS, 1);
-	trace_snp_convert_wait(pfn, pins, jiffies_to_msecs(*timeout));
-	atomic_notifier_call_chain(&snp_convert_notifier,
-				   SNP_CONVERT_WAIT_START, &info);
+	trace_snp_convert_wait(pfn, pins, jiffies_to_msecs(left));
 
 	/* The struct page is a stable address; the page_ext is not. */
 	left = snp_wait_var_event_killable_timeout(pfn_to_page(pfn),
-						   !snp_page_pins(pfn),
-						   *timeout);
-	if (left > 0) {
-		*timeout = left;
-		ret = 0;
-	} else if (!left) {
-		*timeout = 0;
+						   !snp_page_pins(pfn), left);
+	if (left > 0)
+		return 0;
+	if (!left) {
 		snp_stat_add(SNP_STAT_TIMEOUTS, 1);
-		ret = -EBUSY;
-	} else {
-		snp_stat_add(SNP_STAT_INTERRUPTED, 1);
-		ret = -EINTR;
+		return -EBUSY;
+	}
+	snp_stat_add(SNP_STAT_INTERRUPTED, 1);
+	return -EINTR;
+}
+
+/*
+ * Phase 2: every page of [@first, @last] of @set marked WAITER in phase 1
+ * loses its pins before @deadline. On error *@bad is the page that did not
+ * drain.
+ */
+static int snp_wait_pins(const struct snp_pfn_set *set, unsigned long first,
+			 unsigned long last, unsigned long deadline,
+			 unsigned long *bad)
+{
+	unsigned long i;
+	int ret = 0;
+
+	snp_notify_waited(set, first, last, SNP_CONVERT_WAIT_START, 0);
+	for (i = first; i <= last; i++) {
+		ret = snp_wait_drained(snp_set_pfn(set, i), deadline);
+		if (ret) {
+			*bad = i;
+			break;
+		}
+	}
+	snp_notify_waited(set, first, last, SNP_CONVERT_WAIT_END, ret);
+	return ret;
+}
+
+/*
+ * G7 for one folio: does it hold more than the @expected references of its
+ * owner? A DMA pin (FOLL_PIN, e.g. VFIO, io_uring fixed buffers, O_DIRECT
+ * in flight) is not waited for: it fails the conversion at once.
+ */
+static int snp_folio_refs(struct folio *folio, int expected)
+{
+	if (folio_maybe_dma_pinned(folio))
+		return -EBUSY;
+	return folio_ref_count(folio) > expected ? -EAGAIN : 0;
+}
+
+/*
+ * Wait until @folio holds only the owner's references, until @deadline.
+ * Nobody is told when a reference is dropped, so this polls, from every
+ * jiffy up to every 10 ms; it is the rare case (a pipe, an in-flight I/O,
+ * a GUP-fast that lost the race with the zap).
+ */
+static int snp_wait_refs(struct folio *folio, int expected,
+			 unsigned long deadline)
+{
+	long left, delay = 1;
+	int ret;
+
+	snp_stat_add(SNP_STAT_REF_WAITS, 1);
+	trace_snp_convert_ref_wait(folio_pfn(folio), folio_ref_count(folio),
+				   expected);
+	for (;;) {
+		ret = snp_folio_refs(folio, expected);
+		if (ret != -EAGAIN)
+			return ret;
+		left = (long)(deadline - jiffies);
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		schedule_timeout_killable(min(delay, left));
+		delay = min_t(long, delay * 2, max(msecs_to_jiffies(10), 1UL));
+	}
+}
+
+/*
+ * G7, after the owner's user mappings are gone: every page of @set holds
+ * only the references its owner expects. Extra references are waited for
+ * until @deadline, or fail the conversion at once with NOWAIT; a DMA pin
+ * always fails it. Pages in per-CPU LRU batches hold a reference of the
+ * batch: those are drained once before giving up, as upstream guest_memfd
+ * conversion does.
+ */
+static int snp_check_refs(const struct snp_pfn_set *set, int expected,
+			  unsigned int flags, unsigned long deadline,
+			  unsigned long *bad)
+{
+	struct folio *folio = NULL;
+	bool drained = false;
+	unsigned long i;
+	int ret = 0;
+
+	/*
+	 * Order the owner's PTE clears before the reference reads. GUP-fast
+	 * takes its reference (fully ordered) before it checks that the PTE
+	 * is still there: either it sees the PTE gone and drops its
+	 * reference, or this sees the reference.
+	 */
+	smp_mb();
+
+	for (i = 0; i < set->nr; i++) {
+		folio = page_folio(pfn_to_page(snp_set_pfn(set, i)));
+		ret = snp_folio_refs(folio, expected);
+		if (ret == -EAGAIN && !drained) {
+			lru_add_drain_all();
+			drained = true;
+			ret = snp_folio_refs(folio, expected);
+		}
+		if (ret == -EAGAIN)
+			ret = flags & SNP_CONVERT_NOWAIT ? -EBUSY :
+			      snp_wait_refs(folio, expected, deadline);
+		if (ret) {
+			*bad = i;
+			break;
+		}
+		cond_resched();
 	}
 
-	info.ret = ret;
-	atomic_notifier_call_chain(&snp_convert_notifier,
-				   SNP_CONVERT_WAIT_END, &info);
-	return ret;
+	switch (ret) {
+	case 0:
+		return 0;
+	case -EBUSY:
+		/* NOWAIT, or a DMA pin (which only snp_folio_refs() reports). */
+		snp_stat_add(folio_maybe_dma_pinned(folio) ?
+			     SNP_STAT_CONVERT_DMA_PINNED :
+			     SNP_STAT_CONVERT_EREFS, 1);
+		return -EBUSY;
+	case -ETIMEDOUT:
+		snp_stat_add(SNP_STAT_CONVERT_EREFS, 1);
+		snp_stat_add(SNP_STAT_TIMEOUTS, 1);
+		return -EBUSY;
+	default:
+		snp_stat_add(SNP_STAT_INTERRUPTED, 1);
+		return ret;
+	}
 }
 
 static bool snp_set_ok(const struct snp_pfn_set *set)
@@ -664,19 +872,23 @@ static void snp_convert_aborted(unsigned long pfn, unsigned long nr_pages,
  */
 static int __snp_convert_begin(const struct snp_pfn_set *set,
 			       enum snp_page_state to, unsigned int flags,
-			       unsigned int timeout_ms, unsigned long *bad_idx)
+			       unsigned int timeout_ms,
+			       const struct snp_convert_owner *owner,
+			       unsigned long *bad_idx)
 {
 	unsigned long i, nr_pages = set->nr, first_pinned = set->nr;
-	unsigned long pfn;
+	unsigned long pfn, last_pinned = 0, deadline;
 	struct snp_ext_iter it = { };
 	struct snp_page_ext *spe;
 	unsigned int pins;
-	long timeout;
 	int ret = 0;
 
 	might_sleep();
 
 	if (!snp_page_lock_is_enabled())
+		return -EOPNOTSUPP;
+	/* Only before snp_page_lock_backend_init(): a caller bug. */
+	if (WARN_ON_ONCE(!snp_backend))
 		return -EOPNOTSUPP;
 
 	i = 0;
@@ -686,6 +898,8 @@ static int __snp_convert_begin(const struct snp_pfn_set *set,
 		goto fail;
 	}
 	pfn = snp_set_pfn(set, 0);
+	deadline = jiffies +
+		   msecs_to_jiffies(timeout_ms ?: READ_ONCE(convert_timeout_ms));
 
 	trace_snp_convert_begin(pfn, nr_pages, to, flags);
 
@@ -703,8 +917,12 @@ static int __snp_convert_begin(const struct snp_pfn_set *set,
 		ret = snp_mark_one(spe, to, &pins);
 		if (ret)
 			break;
-		if (pins && first_pinned == nr_pages)
-			first_pinned = i;
+		if (pins) {
+			if (first_pinned == nr_pages)
+				first_pinned = i;
+			last_pinned = i;
+		}
+		snp_iter_resched(&it);
 	}
 	snp_iter_put(&it);
 
@@ -716,23 +934,27 @@ static int __snp_convert_begin(const struct snp_pfn_set *set,
 		goto fail;
 	}
 
-	if (first_pinned == nr_pages)
+	/* A private page holds no pin and no host reference to check. */
+	if (to == SNP_PAGE_SHARED)
 		return 0;
 
 	/* Phase 2: wait for the pins to drain. */
-	i = first_pinned;
-	if (flags & SNP_CONVERT_NOWAIT) {
-		snp_stat_add(SNP_STAT_CONVERT_EBUSY, 1);
-		ret = -EBUSY;
-		goto abort;
+	if (first_pinned < nr_pages) {
+		if (flags & SNP_CONVERT_NOWAIT) {
+			snp_stat_add(SNP_STAT_CONVERT_EBUSY, 1);
+			i = first_pinned;
+			ret = -EBUSY;
+			goto abort;
+		}
+		ret = snp_wait_pins(set, first_pinned, last_pinned, deadline, &i);
+		if (ret)
+			goto abort;
 	}
 
-	timeout = msecs_to_jiffies(timeout_ms ?: READ_ONCE(convert_timeout_ms));
-	for (; i < nr_pages; i++) {
-		ret = snp_wait_drained(snp_set_pfn(set, i), &timeout);
-		if (ret)
-			break;
-	}
+	/* Phase 3 (G7): no user mapping, no reference but the owner's. */
+	if (owner && owner->unmap)
+		owner->unmap(owner);
+	ret = snp_check_refs(set, owner ? owner->refs : 1, flags, deadline, &i);
 	if (!ret)
 		return 0;
 
@@ -751,18 +973,24 @@ fail:
  * @nr_pages: number of pages
  * @to: %SNP_PAGE_PRIVATE or %SNP_PAGE_SHARED
  * @flags: 0 or %SNP_CONVERT_NOWAIT
- * @timeout_ms: how long to wait for pins in total; 0: the module parameter
+ * @timeout_ms: how long to wait for pins and references in total; 0: the
+ *		module parameter
  * @bad_pfn: if not NULL, receives the failing pfn on error
  *
  * Marks every page CONVERTING, so that new pins fail with -EAGAIN, then
- * waits (killable, bounded) until no page holds a pin. On success the whole
- * range is CONVERTING and unpinned and the caller must finish with
- * snp_convert_end(). On error nothing changed.
+ * waits (killable, bounded) until no page holds a pin. To private, it then
+ * checks that each page holds no reference but its owner's (G7): the
+ * caller owns the pages, holds one reference on each folio and has no user
+ * mapping of them; extra references are waited for within the same
+ * timeout, or fail with %SNP_CONVERT_NOWAIT, and a DMA-pinned page fails at
+ * once. On success the whole range is CONVERTING, unpinned and
+ * unreferenced, and the caller must finish with snp_convert_end(). On
+ * error nothing changed.
  *
  * Return: 0, -EINVAL (bad arguments, a page without page_ext or not in the
- * opposite state of @to), -EAGAIN (a page is converting), -EBUSY (pins did
- * not drain: NOWAIT or timeout), -EINTR (fatal signal), -EOPNOTSUPP
- * (layer off).
+ * opposite state of @to), -EAGAIN (a page is converting), -EBUSY (pins or
+ * references did not drain: NOWAIT or timeout; or a page is DMA-pinned),
+ * -EINTR (fatal signal), -EOPNOTSUPP (layer off).
  */
 int snp_convert_begin(unsigned long pfn, unsigned long nr_pages,
 		      enum snp_page_state to, unsigned int flags,
@@ -772,7 +1000,7 @@ int snp_convert_begin(unsigned long pfn, unsigned long nr_pages,
 	unsigned long idx = ULONG_MAX;
 	int ret;
 
-	ret = __snp_convert_begin(&set, to, flags, timeout_ms, &idx);
+	ret = __snp_convert_begin(&set, to, flags, timeout_ms, NULL, &idx);
 	if (bad_pfn && idx != ULONG_MAX)
 		*bad_pfn = pfn + idx;
 	return ret;
@@ -785,23 +1013,31 @@ EXPORT_SYMBOL_IF_KUNIT(snp_convert_begin);
  * @nr: number of entries in @pfns
  * @to: %SNP_PAGE_PRIVATE or %SNP_PAGE_SHARED
  * @flags: 0 or %SNP_CONVERT_NOWAIT
- * @timeout_ms: how long to wait for pins in total; 0: the module parameter
+ * @timeout_ms: how long to wait for pins and references in total; 0: the
+ *		module parameter
+ * @owner: the owner of the pages (its user mappings and its references),
+ *	   or NULL for pages as snp_convert_begin() expects them
  * @bad_idx: if not NULL, receives the index in @pfns of the failing page
  *
  * As snp_convert_begin(), for pages that need not be contiguous (the pages
  * of a file): every page is marked CONVERTING before the first wait, so no
- * page of the set can gain a pin while the converter waits for another.
- * Finish with snp_convert_end_pfns().
+ * page of the set can gain a pin while the converter waits for another,
+ * and every pin holder of the set is notified before the first wait. To
+ * private, once the pins have drained, @owner->unmap removes the pages
+ * from user mappings and each folio must then hold no more than
+ * @owner->refs references. Finish with snp_convert_end_pfns().
  *
  * Return: as snp_convert_begin().
  */
 int snp_convert_begin_pfns(const unsigned long *pfns, unsigned long nr,
 			   enum snp_page_state to, unsigned int flags,
-			   unsigned int timeout_ms, unsigned long *bad_idx)
+			   unsigned int timeout_ms,
+			   const struct snp_convert_owner *owner,
+			   unsigned long *bad_idx)
 {
 	struct snp_pfn_set set = { .pfns = pfns, .nr = nr };
 
-	return __snp_convert_begin(&set, to, flags, timeout_ms, bad_idx);
+	return __snp_convert_begin(&set, to, flags, timeout_ms, owner, bad_idx);
 }
 EXPORT_SYMBOL_IF_KUNIT(snp_convert_begin_pfns);
 
@@ -832,21 +1068,76 @@ static void snp_finish(const struct snp_pfn_set *set, unsigned long from,
 			else
 				new = (u32)old & ~(SNP_PS_CONVERTING | SNP_PS_WAITER);
 		} while (!atomic_try_cmpxchg_release(&spe->state, &old, new));
+		snp_iter_resched(&it);
 	}
 	snp_iter_put(&it);
+}
+
+/* Let the backend drop stale translations of pages [0, @n) of @set. */
+static void snp_flush_private(const struct snp_pfn_set *set, unsigned long n)
+{
+	unsigned long i, pfn, lo = ULONG_MAX, hi = 0;
+
+	if (!snp_backend->flush_private || !n)
+		return;
+	for (i = 0; i < n; i++) {
+		pfn = snp_set_pfn(set, i);
+		lo = min(lo, pfn);
+		hi = max(hi, pfn);
+	}
+	snp_backend->flush_private(lo, hi);
+}
+
+/*
+ * The backend failed on page @failed of @set (pages [0, @failed) are
+ * converted): convert them back and abort. A page the backend then cannot
+ * convert back keeps the new state, since the state word must follow the
+ * hardware: it is reported and counted, and it stays in the new state for
+ * the caller to find (snp_page_state()); freeing it leaks it if it is
+ * private (G4).
+ */
+static void snp_roll_back(const struct snp_pfn_set *set,
+			  unsigned long failed, enum snp_page_state to,
+			  int (*undo)(unsigned long pfn), int err)
+{
+	unsigned long j, pfn, stuck = 0;
+	bool keep;
+
+	snp_stat_add(SNP_STAT_BACKEND_ERRORS, 1);
+	pr_err_ratelimited("%s backend failed on pfn %#lx: %d\n",
+			   snp_backend->name, snp_set_pfn(set, failed), err);
+	/* A page that stays private must not stay in a stale TLB entry. */
+	if (to == SNP_PAGE_PRIVATE)
+		snp_flush_private(set, failed);
+	for (j = 0; j < failed; j++) {
+		pfn = snp_set_pfn(set, j);
+		keep = undo(pfn) != 0;
+		if (keep) {
+			stuck++;
+			pr_err_ratelimited("pfn %#lx cannot be rolled back: it stays %s\n",
+					   pfn, to == SNP_PAGE_PRIVATE ?
+					   "private" : "shared");
+		}
+		snp_finish(set, j, j + 1, to, keep);
+		cond_resched();
+	}
+	snp_finish(set, failed, set->nr, to, false);
+	if (stuck)
+		snp_stat_add(SNP_STAT_ROLLBACK_FAILURES, stuck);
+	snp_convert_aborted(snp_set_pfn(set, 0), set->nr, to, err);
 }
 
 static int __snp_convert_end(const struct snp_pfn_set *set,
 			     enum snp_page_state to, bool commit)
 {
-	unsigned long i, j, nr_pages = set->nr;
+	unsigned long i, nr_pages = set->nr;
 	unsigned long pfn;
 	int (*apply)(unsigned long pfn);
 	int (*undo)(unsigned long pfn);
 	int ret = 0;
 
 	/* Only after a successful begin, so these are caller bugs. */
-	if (WARN_ON_ONCE(!snp_page_lock_is_enabled()))
+	if (WARN_ON_ONCE(!snp_page_lock_is_enabled() || !snp_backend))
 		return -EOPNOTSUPP;
 	if (WARN_ON_ONCE(!snp_set_ok(set) ||
 			 (to != SNP_PAGE_PRIVATE && to != SNP_PAGE_SHARED)))
@@ -872,30 +1163,21 @@ static int __snp_convert_end(const struct snp_pfn_set *set,
 		ret = apply(snp_set_pfn(set, i));
 		if (ret)
 			break;
+		cond_resched();
+	}
+	if (ret) {
+		snp_roll_back(set, i, to, undo, ret);
+		return ret;
 	}
 
-	if (!ret) {
-		snp_finish(set, 0, nr_pages, to, true);
-		snp_stat_add(to == SNP_PAGE_PRIVATE ? SNP_STAT_TO_PRIVATE :
-			     SNP_STAT_TO_SHARED, nr_pages);
-		trace_snp_convert_end(pfn, nr_pages, to, 0);
-		return 0;
-	}
-
-	snp_stat_add(SNP_STAT_BACKEND_ERRORS, 1);
-	pr_err_ratelimited("%s backend failed on pfn %#lx: %d\n",
-			   snp_backend->name, snp_set_pfn(set, i), ret);
-	for (j = 0; j < i; j++) {
-		bool stuck = undo(snp_set_pfn(set, j)) != 0;
-
-		if (stuck)
-			pr_err_ratelimited("pfn %#lx cannot be rolled back\n",
-					   snp_set_pfn(set, j));
-		snp_finish(set, j, j + 1, to, stuck);
-	}
-	snp_finish(set, i, nr_pages, to, false);
-	snp_convert_aborted(pfn, nr_pages, to, ret);
-	return ret;
+	/* One flush for the whole set, before anybody can see it private. */
+	if (to == SNP_PAGE_PRIVATE)
+		snp_flush_private(set, nr_pages);
+	snp_finish(set, 0, nr_pages, to, true);
+	snp_stat_add(to == SNP_PAGE_PRIVATE ? SNP_STAT_TO_PRIVATE :
+		     SNP_STAT_TO_SHARED, nr_pages);
+	trace_snp_convert_end(pfn, nr_pages, to, 0);
+	return 0;
 }
 
 /**
@@ -908,8 +1190,10 @@ static int __snp_convert_end(const struct snp_pfn_set *set,
  *
  * If the backend fails on a page, the pages it already converted are
  * converted back and the whole range is aborted. A page the backend can
- * convert but then not restore keeps its new state (the state word always
- * follows the hardware) and is reported.
+ * convert but then not convert back keeps its new state (the state word
+ * always follows the hardware): it is reported with pr_err(), counted in
+ * ``rollback_failures``, and the call still returns the backend's error;
+ * the caller finds such a page with snp_page_state().
  *
  * Return: 0, the backend's error, or -EINVAL on bad arguments.
  */
@@ -1024,7 +1308,7 @@ u32 snp_page_lock_get_csum(unsigned long pfn)
 
 const char *snp_page_lock_backend_name(void)
 {
-	return snp_backend->name;
+	return snp_backend_name();
 }
 EXPORT_SYMBOL_IF_KUNIT(snp_page_lock_backend_name);
 

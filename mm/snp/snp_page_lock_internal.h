@@ -50,16 +50,23 @@
 /**
  * struct snp_backend_ops - makes pages private or shared for real
  * @name: shown in debugfs
- * @make_private: make one page private; on error the page is unchanged
+ * @make_private: make one page private; on error the page is unchanged.
+ *		  The page may stay reachable through stale TLB entries
+ *		  until @flush_private is called.
  * @make_shared: make one private page shared; on error the page is unchanged
+ * @flush_private: optional; called once after @make_private has been called
+ *		   on every page of a conversion and before it commits, with
+ *		   the lowest and highest pfn converted, so a conversion of
+ *		   many pages costs one TLB flush, not one per page
  *
- * Called with the page CONVERTING and unpinned, in process context (may
+ * Called with the pages CONVERTING and unpinned, in process context (may
  * sleep), with no page_ext reference held.
  */
 struct snp_backend_ops {
 	const char *name;
 	int (*make_private)(unsigned long pfn);
 	int (*make_shared)(unsigned long pfn);
+	void (*flush_private)(unsigned long first_pfn, unsigned long last_pfn);
 };
 
 extern const struct snp_backend_ops snp_backend_sw;
@@ -90,7 +97,12 @@ enum snp_stat {
 	SNP_STAT_WAITS,			/* converter slept on a page */
 	SNP_STAT_TIMEOUTS,		/* waits that timed out (-EBUSY) */
 	SNP_STAT_INTERRUPTED,		/* waits ended by a fatal signal */
+	SNP_STAT_REF_WAITS,		/* converter waited for extra references */
+	SNP_STAT_CONVERT_EREFS,		/* conversions refused: extra references */
+	SNP_STAT_CONVERT_DMA_PINNED,	/* conversions refused: DMA-pinned page */
+	SNP_STAT_ROLLBACK_FAILURES,	/* pages the backend could not restore */
 	SNP_STAT_LEAKS,			/* private pages caught on free */
+	SNP_STAT_FREED_PINNED,		/* pinned pages caught on free (leaked) */
 	SNP_STAT_CSUM_MISMATCH,		/* private pages written by the host */
 	SNP_NR_STATS
 };
@@ -100,10 +112,11 @@ unsigned long snp_stat_read(enum snp_stat item);
 
 /*
  * Conversion notifier: called (atomic notifier chain, callbacks must not
- * sleep) when a converter is about to wait for the pins of a page to drain
- * (SNP_CONVERT_WAIT_START) and when it stops waiting on it
- * (SNP_CONVERT_WAIT_END), with a struct snp_convert_wait_info as data. The
- * ABI uses it to raise EPOLLPRI on the files that pin the page.
+ * sleep) for every pinned page of a conversion to private as soon as all
+ * pages are marked, before the converter waits for the first one
+ * (SNP_CONVERT_WAIT_START), and for each of them again when it stops
+ * waiting (SNP_CONVERT_WAIT_END), with a struct snp_convert_wait_info as
+ * data. The ABI uses it to raise EPOLLPRI on the files that pin the page.
  */
 enum snp_convert_event {
 	SNP_CONVERT_WAIT_START,
@@ -123,9 +136,31 @@ struct snp_convert_wait_info {
 int snp_convert_notifier_register(struct notifier_block *nb);
 int snp_convert_notifier_unregister(struct notifier_block *nb);
 
+/**
+ * struct snp_convert_owner - the owner of the pages of a conversion (G7)
+ * @unmap: remove every user mapping of the pages of the conversion, so that
+ *	   no new reference can be taken through one. Called during a
+ *	   conversion to private, after the pins have drained and before the
+ *	   page references are checked; may sleep. NULL: the pages have no
+ *	   user mapping.
+ * @refs: the references the owner itself holds on each folio of the set
+ *	  once it is unmapped (its allocation's, the page cache's, its own
+ *	  lookup's). A folio holding more is referenced by someone else (a
+ *	  GUP user, a pipe, an in-flight I/O): the conversion waits for those
+ *	  references or fails, it never makes the page private under one.
+ *
+ * A conversion without an owner behaves as if its owner held one reference
+ * on each folio and had no user mapping of it: a page its caller
+ * allocated and has not given to anybody.
+ */
+struct snp_convert_owner {
+	void (*unmap)(const struct snp_convert_owner *owner);
+	int refs;
+};
+
 /*
- * Two-phase conversion, for callers with work between the phases (the test
- * pool zaps user mappings): see the kernel-doc in snp_page_lock.c.
+ * Two-phase conversion, for callers with work between the phases: see the
+ * kernel-doc in snp_page_lock.c.
  */
 int snp_convert_begin(unsigned long pfn, unsigned long nr_pages,
 		      enum snp_page_state to, unsigned int flags,
@@ -134,7 +169,9 @@ int snp_convert_end(unsigned long pfn, unsigned long nr_pages,
 		    enum snp_page_state to, bool commit);
 int snp_convert_begin_pfns(const unsigned long *pfns, unsigned long nr,
 			   enum snp_page_state to, unsigned int flags,
-			   unsigned int timeout_ms, unsigned long *bad_idx);
+			   unsigned int timeout_ms,
+			   const struct snp_convert_owner *owner,
+			   unsigned long *bad_idx);
 int snp_convert_end_pfns(const unsigned long *pfns, unsigned long nr,
 			 enum snp_page_state to, bool commit);
 

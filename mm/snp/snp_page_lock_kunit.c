@@ -504,7 +504,7 @@ static int snp_test_convert_pfns_fn(struct snp_test_thread *t)
 	int ret;
 
 	ret = snp_convert_begin_pfns(pfns, t->nr_pages, SNP_PAGE_PRIVATE, 0,
-				     t->timeout_ms, NULL);
+				     t->timeout_ms, NULL, NULL);
 	if (ret)
 		return ret;
 	return snp_convert_end_pfns(pfns, t->nr_pages, SNP_PAGE_PRIVATE, true);
@@ -533,12 +533,13 @@ static void snp_test_convert_pfns(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, snp_convert_begin_pfns(pfns, 3, SNP_PAGE_PRIVATE,
 						     SNP_CONVERT_NOWAIT, 0,
-						     &idx), -EBUSY);
+						     NULL, &idx), -EBUSY);
 	KUNIT_EXPECT_EQ(test, idx, 1UL);
 	for (i = 0; i < 3; i++)
 		KUNIT_EXPECT_EQ(test, snp_test_word(pfns[i]), i ? 1U : 0U);
 	KUNIT_EXPECT_EQ(test, snp_convert_begin_pfns(pfns, 0, SNP_PAGE_PRIVATE,
-						     0, 0, NULL), -EINVAL);
+						     0, 0, NULL, NULL),
+			-EINVAL);
 
 	t = snp_test_thread_start(test, snp_test_convert_pfns_fn, 0, 3, pfns);
 	KUNIT_ASSERT_TRUE(test, snp_test_wait_for_waiter(pfns[1]));
@@ -563,7 +564,7 @@ static void snp_test_convert_pfns(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, snp_test_word(base), 0U);
 
 	KUNIT_ASSERT_EQ(test, snp_convert_begin_pfns(pfns, 3, SNP_PAGE_SHARED,
-						     0, 0, NULL), 0);
+						     0, 0, NULL, NULL), 0);
 	KUNIT_EXPECT_EQ(test, snp_convert_end_pfns(pfns, 3, SNP_PAGE_SHARED,
 						   true), 0);
 	for (i = 0; i < 3; i++)
@@ -618,6 +619,81 @@ static void snp_test_backend_error_rolls_back(struct kunit *test)
 							 sizeof(val)), 0L);
 	}
 	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 4, 0), 0);
+}
+
+static unsigned long snp_test_fail_shared_pfn;
+
+/* The software backend, failing make_shared on snp_test_fail_shared_pfn. */
+static int snp_test_failing_make_shared(unsigned long pfn)
+{
+	struct kunit *test = kunit_get_current_test();
+	int ret;
+
+	if (pfn == snp_test_fail_shared_pfn)
+		return -EIO;
+	kunit_deactivate_static_stub(test, snp_backend_sw.make_shared);
+	ret = snp_backend_sw.make_shared(pfn);
+	kunit_activate_static_stub(test, snp_backend_sw.make_shared,
+				   snp_test_failing_make_shared);
+	return ret;
+}
+
+/*
+ * A page the backend converted but cannot convert back when a later page
+ * fails keeps the new state (the state word follows the hardware): it is
+ * counted and stays private for the caller to find; every other page is
+ * restored, and the call returns the backend's error.
+ */
+static void snp_test_rollback_failure_reported(struct kunit *test)
+{
+	unsigned long stuck = snp_stat_read(SNP_STAT_ROLLBACK_FAILURES);
+	unsigned long pfn = snp_test_alloc(test, 2);
+	u64 val;
+	int i;
+
+	if (strcmp(snp_page_lock_backend_name(), snp_backend_sw.name))
+		kunit_skip(test, "the software backend is not in use");
+
+	snp_test_fail_pfn = pfn + 2;
+	snp_test_fail_shared_pfn = pfn + 1;
+	kunit_activate_static_stub(test, snp_backend_sw.make_private,
+				   snp_test_failing_make_private);
+	kunit_activate_static_stub(test, snp_backend_sw.make_shared,
+				   snp_test_failing_make_shared);
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 4, 0), -EIO);
+	kunit_deactivate_static_stub(test, snp_backend_sw.make_shared);
+	kunit_deactivate_static_stub(test, snp_backend_sw.make_private);
+
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_ROLLBACK_FAILURES),
+			stuck + 1);
+	for (i = 0; i < 4; i++) {
+		if (i == 1)
+			continue;
+		KUNIT_EXPECT_EQ(test, snp_test_word(pfn + i), 0U);
+		KUNIT_EXPECT_EQ(test,
+				copy_from_kernel_nofault(&val,
+							 page_address(pfn_to_page(pfn + i)),
+							 sizeof(val)), 0L);
+	}
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn + 1), (u32)SNP_PS_PRIVATE);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn + 1, 1), -EPERM);
+	if (snp_backend_sw_unmaps_direct_map())
+		KUNIT_EXPECT_NE(test,
+				copy_from_kernel_nofault(&val,
+							 page_address(pfn_to_page(pfn + 1)),
+							 sizeof(val)), 0L);
+	/* The caller can convert it back once the backend works again. */
+	KUNIT_EXPECT_EQ(test, snp_make_shared(pfn + 1, 1, 0), 0);
+}
+
+/* The backend is chosen, after the host's SNP support is final. */
+static void snp_test_backend_chosen(struct kunit *test)
+{
+	const char *name = snp_page_lock_backend_name();
+	bool known = !strcmp(name, snp_backend_sw.name) ||
+		     !strcmp(name, "sev-snp");
+
+	KUNIT_EXPECT_TRUE(test, known);
 }
 
 /* A fatal signal ends the wait with -EINTR and nothing changed. */
@@ -697,6 +773,197 @@ static void snp_test_wait_notifier(struct kunit *test)
 	snp_unpin_shared(pfn, 1);
 }
 
+/* ------------------------------------------------------------------------
+ * G7: no reference but the owner's when a page becomes private.
+ */
+
+/* Thread body: drop the extra reference on t->arg (a page) after 50 ms. */
+static int snp_test_put_later_fn(struct snp_test_thread *t)
+{
+	msleep(50);
+	put_page(t->arg);
+	return 0;
+}
+
+/* An extra reference fails NOWAIT at once and names the page. */
+static void snp_test_extra_ref_nowait_busy(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 1);
+	unsigned long erefs = snp_stat_read(SNP_STAT_CONVERT_EREFS);
+	struct page *page = pfn_to_page(pfn);
+	unsigned long bad = 0;
+
+	/* A second reference on the first page, as a pipe buffer holds. */
+	get_page(page);
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 2, SNP_CONVERT_NOWAIT),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, snp_convert_begin(pfn, 2, SNP_PAGE_PRIVATE,
+						SNP_CONVERT_NOWAIT, 0, &bad),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, bad, pfn);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_CONVERT_EREFS), erefs + 2);
+	/* Nothing changed, and new pins work again. */
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), 0U);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn + 1), 0U);
+	snp_test_kmap_write(test, pfn, 1);
+
+	put_page(page);
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 2, SNP_CONVERT_NOWAIT), 0);
+	KUNIT_EXPECT_EQ(test, snp_make_shared(pfn, 2, 0), 0);
+}
+
+/* Wait mode waits for an extra reference that is dropped in time. */
+static void snp_test_extra_ref_waits(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+	unsigned long waits = snp_stat_read(SNP_STAT_REF_WAITS);
+	struct page *page = pfn_to_page(pfn);
+	struct snp_test_thread *t;
+
+	get_page(page);
+	t = snp_test_thread_start(test, snp_test_put_later_fn, pfn, 1, page);
+	KUNIT_EXPECT_EQ(test, snp_convert_begin(pfn, 1, SNP_PAGE_PRIVATE, 0,
+						SNP_TEST_LONG_MS, NULL), 0);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
+	KUNIT_EXPECT_EQ(test, snp_convert_end(pfn, 1, SNP_PAGE_PRIVATE, true),
+			0);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_PRIVATE);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_REF_WAITS), waits + 1);
+	KUNIT_EXPECT_TRUE(test, snp_test_thread_join(t, SNP_TEST_POLL_MS));
+}
+
+/* ... and gives up at the timeout, with nothing changed. */
+static void snp_test_extra_ref_timeout(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+	unsigned long timeouts = snp_stat_read(SNP_STAT_TIMEOUTS);
+	struct page *page = pfn_to_page(pfn);
+	unsigned long bad = 0;
+
+	get_page(page);
+	KUNIT_EXPECT_EQ(test, snp_convert_begin(pfn, 1, SNP_PAGE_PRIVATE, 0,
+						30, &bad), -EBUSY);
+	KUNIT_EXPECT_EQ(test, bad, pfn);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_TIMEOUTS), timeouts + 1);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), 0U);
+	put_page(page);
+}
+
+/* A DMA pin is never waited for: the conversion fails at once. */
+static void snp_test_dma_pinned_fails(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+	unsigned long dma = snp_stat_read(SNP_STAT_CONVERT_DMA_PINNED);
+	unsigned long waits = snp_stat_read(SNP_STAT_REF_WAITS);
+	struct page *page = pfn_to_page(pfn);
+	unsigned long bad = 0;
+
+	/* What pin_user_pages() adds to an order-0 folio. */
+	page_ref_add(page, GUP_PIN_COUNTING_BIAS);
+	KUNIT_ASSERT_TRUE(test, folio_maybe_dma_pinned(page_folio(page)));
+	KUNIT_EXPECT_EQ(test, snp_convert_begin(pfn, 1, SNP_PAGE_PRIVATE, 0,
+						SNP_TEST_LONG_MS, &bad),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, bad, pfn);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_CONVERT_DMA_PINNED),
+			dma + 1);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_REF_WAITS), waits);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), 0U);
+	page_ref_sub(page, GUP_PIN_COUNTING_BIAS);
+}
+
+struct snp_test_owner {
+	struct snp_convert_owner owner;
+	struct kunit *test;
+	unsigned long pfn;
+	int calls;
+};
+
+/*
+ * The owner unmaps once the pins have drained and before the references
+ * are checked: here "unmapping" drops the reference a user mapping held.
+ */
+static void snp_test_owner_unmap(const struct snp_convert_owner *owner)
+{
+	struct snp_test_owner *o = container_of(owner, struct snp_test_owner,
+						owner);
+
+	o->calls++;
+	KUNIT_EXPECT_EQ(o->test, snp_page_pins(o->pfn), 0U);
+	KUNIT_EXPECT_EQ(o->test, snp_page_state(o->pfn), SNP_PAGE_CONVERTING);
+	put_page(pfn_to_page(o->pfn));
+}
+
+static void snp_test_owner_unmaps_first(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+	struct snp_test_owner o = {
+		.owner = { .unmap = snp_test_owner_unmap, .refs = 1 },
+		.test = test,
+		.pfn = pfn,
+	};
+	struct snp_test_thread *t;
+
+	/* Mapped (one more reference) and pinned. */
+	get_page(pfn_to_page(pfn));
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn, 1), 0);
+	t = snp_test_thread_start(test, snp_test_unpin_fn, pfn, 1, NULL);
+	KUNIT_EXPECT_EQ(test, snp_convert_begin_pfns(&pfn, 1, SNP_PAGE_PRIVATE,
+						     0, SNP_TEST_LONG_MS,
+						     &o.owner, NULL), 0);
+	KUNIT_EXPECT_EQ(test, o.calls, 1);
+	KUNIT_EXPECT_EQ(test, snp_convert_end_pfns(&pfn, 1, SNP_PAGE_PRIVATE,
+						   true), 0);
+	KUNIT_EXPECT_TRUE(test, snp_test_thread_join(t, SNP_TEST_POLL_MS));
+	KUNIT_EXPECT_EQ(test, t->ret, 0);
+
+	/* To shared: no unmap, no reference check. */
+	get_page(pfn_to_page(pfn));
+	KUNIT_EXPECT_EQ(test, snp_convert_begin_pfns(&pfn, 1, SNP_PAGE_SHARED,
+						     0, 0, &o.owner, NULL), 0);
+	KUNIT_EXPECT_EQ(test, snp_convert_end_pfns(&pfn, 1, SNP_PAGE_SHARED,
+						   true), 0);
+	KUNIT_EXPECT_EQ(test, o.calls, 1);
+	put_page(pfn_to_page(pfn));
+}
+
+/*
+ * Every pin holder of a conversion is told before the converter waits for
+ * the first one: the holder of the second page learns it while the first
+ * page is still pinned.
+ */
+static void snp_test_notify_all_at_once(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 1);
+	unsigned long end = jiffies + msecs_to_jiffies(SNP_TEST_POLL_MS);
+	struct snp_test_thread *t;
+	struct snp_test_notify *n;
+
+	n = kunit_kzalloc(test, sizeof(*n), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, n);
+	n->nb.notifier_call = snp_test_notify_fn;
+	n->pfn = pfn + 1;
+	KUNIT_ASSERT_EQ(test, snp_convert_notifier_register(&n->nb), 0);
+	KUNIT_ASSERT_EQ(test,
+			kunit_add_action_or_reset(test,
+						  snp_test_notifier_unregister,
+						  &n->nb), 0);
+
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn, 2), 0);
+	t = snp_test_thread_start(test, snp_test_convert_fn, pfn, 2, NULL);
+	while (!READ_ONCE(n->starts) && time_before(jiffies, end))
+		usleep_range(1000, 2000);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(n->starts), 1);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 1U);
+	KUNIT_EXPECT_FALSE(test, completion_done(&t->done));
+
+	snp_unpin_shared(pfn, 2);
+	KUNIT_EXPECT_TRUE(test, snp_test_thread_join(t, SNP_TEST_POLL_MS));
+	KUNIT_EXPECT_EQ(test, t->ret, 0);
+	KUNIT_EXPECT_EQ(test, n->ends, 1);
+	KUNIT_EXPECT_EQ(test, n->end_ret, 0);
+}
+
 /* Saturating the pin count fails -EOVERFLOW and does not wrap. */
 static void snp_test_pin_saturation(struct kunit *test)
 {
@@ -751,6 +1018,32 @@ static void snp_test_free_private_leaks(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, snp_page_state(pfn + 1), SNP_PAGE_PRIVATE);
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), 0);
 	/* The block stays leaked: never touch it again. */
+}
+
+/*
+ * G4: a page freed while it still holds a shared pin (a caller bug) is not
+ * handed out again with its pin: the block is leaked and counted.
+ */
+static void snp_test_free_pinned_leaks(struct kunit *test)
+{
+	unsigned long leaks = snp_stat_read(SNP_STAT_LEAKS);
+	unsigned long pinned = snp_stat_read(SNP_STAT_FREED_PINNED);
+	struct page *page;
+	unsigned long pfn;
+
+	page = alloc_pages(GFP_KERNEL, 1);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pfn = page_to_pfn(page);
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn + 1, 1), 0);
+	set_page_private(page, 0x5a);
+	__free_pages(page, 1);
+	KUNIT_EXPECT_EQ(test, page_private(page), 0x5aUL);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_LEAKS), leaks + 2);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_FREED_PINNED), pinned + 1);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn + 1), 1U);
+	/* The late unpin lands on a page nobody else will own. */
+	snp_unpin_shared(pfn + 1, 1);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn + 1), 0U);
 }
 
 /* G1 (x86): a private page is gone from the direct map. */
@@ -993,6 +1286,15 @@ static struct kunit_case snp_page_lock_cases[] = {
 	KUNIT_CASE(snp_test_converting_blocks_new_pins),
 	KUNIT_CASE(snp_test_convert_pfns),
 	KUNIT_CASE(snp_test_backend_error_rolls_back),
+	KUNIT_CASE(snp_test_rollback_failure_reported),
+	KUNIT_CASE(snp_test_backend_chosen),
+	KUNIT_CASE(snp_test_extra_ref_nowait_busy),
+	KUNIT_CASE(snp_test_extra_ref_waits),
+	KUNIT_CASE(snp_test_extra_ref_timeout),
+	KUNIT_CASE(snp_test_dma_pinned_fails),
+	KUNIT_CASE(snp_test_owner_unmaps_first),
+	KUNIT_CASE(snp_test_notify_all_at_once),
+	KUNIT_CASE(snp_test_free_pinned_leaks),
 	KUNIT_CASE(snp_test_convert_killed),
 	KUNIT_CASE(snp_test_wait_notifier),
 	KUNIT_CASE(snp_test_pin_saturation),

@@ -92,6 +92,23 @@ TRACE_EVENT(snp_convert_wait,
 		      __entry->pfn, __entry->pins, __entry->timeout_ms)
 );
 
+/*
+ * A converter to private found a folio with references beyond its owner's
+ * (a pipe, an in-flight I/O, a GUP user) and polls until they are dropped.
+ */
+TRACE_EVENT(snp_convert_ref_wait,
+	    TP_PROTO(unsigned long pfn, int refs, int expected),
+	    TP_ARGS(pfn, refs, expected),
+	    TP_STRUCT__entry(__field(unsigned long, pfn)
+			     __field(int, refs)
+			     __field(int, expected)),
+	    TP_fast_assign(__entry->pfn = pfn;
+			   __entry->refs = refs;
+			   __entry->expected = expected;),
+	    TP_printk("pfn=0x%lx refs=%d expected=%d",
+		      __entry->pfn, __entry->refs, __entry->expected)
+);
+
 #endif /* _TRACE_SNP_PAGE_LOCK_H */
 
 /* This part must be outside protection */
