@@ -5,8 +5,12 @@
  * A VMM that does I/O on guest-shared pages pins them shared through an open
  * file of this device (PIN), drops its pins when done (UNPIN), and learns
  * through poll() (EPOLLPRI) that a converter waits for one of its pages.
- * Pins belong to the open file and are counted per pfn; the last close drops
- * them all. See Documentation/userspace-api/snp_page_lock.rst.
+ * Pins belong to the open file. They are recorded twice: by the user
+ * address they were taken at, per mm (UNPIN releases by address, whatever
+ * is mapped there now, as iommufd unmaps by IOVA; the memlock charge is the
+ * mm's), and counted per pfn (the conversion notifier and QUERY look pages
+ * up by pfn). The last close drops them all. See
+ * Documentation/userspace-api/snp_page_lock.rst.
  *
  * Locking: snp_pl_file.lock serialises PIN/UNPIN/QUERY of one file and is
  * taken before the mmap lock; the xa_lock of snp_pl_file.pins protects the
@@ -51,9 +55,8 @@
 /**
  * struct snp_pl_file - one open file of /dev/snp_page_lock
  * @pins: pfn -> xa_mk_value(number of pins taken through this file)
- * @lock: serialises PIN, UNPIN and QUERY on @pins
- * @nr_pinned: sum of the counts in @pins, charged to @mm->pinned_vm
- * @mm: the mm charged for the pins (the opener's)
+ * @lock: serialises PIN, UNPIN and QUERY on @pins and @mms
+ * @mms: the &struct snp_pl_mm of every mm that pinned through this file
  * @poll_wait: woken when an entry of @pins gains or loses the
  *	       %SNP_PL_WAITED mark (EPOLLPRI: some entry is marked)
  * @node: entry in snp_pl_files
@@ -62,11 +65,41 @@
 struct snp_pl_file {
 	struct xarray pins;
 	struct mutex lock;	/* PIN, UNPIN and QUERY of this file */
-	unsigned long nr_pinned;
-	struct mm_struct *mm;
+	struct list_head mms;
 	wait_queue_head_t poll_wait;
 	struct list_head node;
 	struct snp_pl_pool *pool;
+};
+
+/**
+ * struct snp_pl_mm - the pins one mm holds through one file
+ * @mm: the mm whose pages are pinned (grabbed, not kept alive)
+ * @addrs: user page number -> &struct snp_pl_pin
+ * @nr_pinned: pins recorded in @addrs, charged to @mm->pinned_vm
+ * @node: entry in snp_pl_file.mms
+ *
+ * A forked child that shares the file pins its own pages at addresses that
+ * may also be the parent's: pins are recorded per mm.
+ */
+struct snp_pl_mm {
+	struct mm_struct *mm;
+	struct xarray addrs;
+	unsigned long nr_pinned;
+	struct list_head node;
+};
+
+/**
+ * struct snp_pl_pin - the pins of one user address
+ * @pfn: the page pinned there
+ * @count: how many pins on it were taken there
+ * @older: pins taken earlier at the same address on another page (the
+ *	   mapping changed in between, e.g. MADV_DONTNEED), or NULL; UNPIN
+ *	   drops the most recent pin first
+ */
+struct snp_pl_pin {
+	unsigned long pfn;
+	unsigned long count;
+	struct snp_pl_pin *older;
 };
 
 /* Every open file, for the conversion notifier. */
@@ -205,23 +238,102 @@ static void snp_pl_count_refusal(int err)
  * Pin tracking and accounting.
  */
 
-static int snp_pl_charge(struct snp_pl_file *pf, unsigned long nr)
+/*
+ * Charge @nr pinned pages to @mm, the caller's: the pages are its own, and
+ * so is the RLIMIT_MEMLOCK that limits them.
+ */
+static int snp_pl_charge(struct mm_struct *mm, unsigned long nr)
 {
 	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 	s64 pinned;
 
 	/* As ib_umem_get(): always counted, limited without CAP_IPC_LOCK. */
-	pinned = atomic64_add_return(nr, &pf->mm->pinned_vm);
+	pinned = atomic64_add_return(nr, &mm->pinned_vm);
 	if ((u64)pinned > limit && !capable(CAP_IPC_LOCK)) {
-		atomic64_sub(nr, &pf->mm->pinned_vm);
+		atomic64_sub(nr, &mm->pinned_vm);
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-static void snp_pl_uncharge(struct snp_pl_file *pf, unsigned long nr)
+static void snp_pl_uncharge(struct mm_struct *mm, unsigned long nr)
 {
-	atomic64_sub(nr, &pf->mm->pinned_vm);
+	atomic64_sub(nr, &mm->pinned_vm);
+}
+
+/* The pins of @mm through @pf; created (empty) if @create. */
+static struct snp_pl_mm *snp_pl_find_mm(struct snp_pl_file *pf,
+					struct mm_struct *mm, bool create)
+{
+	struct snp_pl_mm *pm;
+
+	lockdep_assert_held(&pf->lock);
+	list_for_each_entry(pm, &pf->mms, node)
+		if (pm->mm == mm)
+			return pm;
+	if (!create)
+		return NULL;
+	pm = kzalloc(sizeof(*pm), GFP_KERNEL_ACCOUNT);
+	if (!pm)
+		return NULL;
+	pm->mm = mm;
+	mmgrab(mm);
+	xa_init(&pm->addrs);
+	list_add(&pm->node, &pf->mms);
+	return pm;
+}
+
+/* Forget an mm that holds no pin through @pf any more. */
+static void snp_pl_free_mm(struct snp_pl_mm *pm)
+{
+	WARN_ON_ONCE(pm->nr_pinned || !xa_empty(&pm->addrs));
+	list_del(&pm->node);
+	xa_destroy(&pm->addrs);
+	mmdrop(pm->mm);
+	kfree(pm);
+}
+
+/*
+ * Record one pin of @pfn at user page number @upn of @pm. Replacing an
+ * existing entry never allocates; a new one may fail with -ENOMEM.
+ */
+static int snp_pl_record(struct snp_pl_mm *pm, unsigned long upn,
+			 unsigned long pfn)
+{
+	struct snp_pl_pin *head = xa_load(&pm->addrs, upn), *pin;
+	int ret;
+
+	if (head && head->pfn == pfn) {
+		head->count++;
+		return 0;
+	}
+	pin = kmalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
+	if (!pin)
+		return -ENOMEM;
+	pin->pfn = pfn;
+	pin->count = 1;
+	pin->older = head;
+	ret = xa_err(xa_store(&pm->addrs, upn, pin, GFP_KERNEL_ACCOUNT));
+	if (ret)
+		kfree(pin);
+	return ret;
+}
+
+/*
+ * Take back the most recent pin recorded at @upn of @pm (there must be
+ * one) and return its pfn. Never allocates, never fails.
+ */
+static unsigned long snp_pl_unrecord(struct snp_pl_mm *pm, unsigned long upn)
+{
+	struct snp_pl_pin *head = xa_load(&pm->addrs, upn);
+	unsigned long pfn = head->pfn;
+
+	if (--head->count)
+		return pfn;
+	/* Replacing or erasing an existing entry does not allocate. */
+	xa_store(&pm->addrs, upn, head->older, GFP_NOWAIT);
+	kfree(head);
+	return pfn;
 }
 
 /*
@@ -271,14 +383,16 @@ static int snp_pl_get_pfn(struct snp_pl_file *pf, unsigned long pfn,
 }
 
 /*
- * Add one count to the entries of @pages in @pf->pins, all or nothing.
- * Called before the shared pins are taken, so that the conversion notifier
- * never misses a pin of this file.
+ * Record the pins of @pages, pinned at @addr by @pm's mm: by address in
+ * @pm and by pfn in @pf->pins, all or nothing. Called before the shared
+ * pins are taken, so that the conversion notifier never misses a pin of
+ * this file.
  */
-static int snp_pl_track(struct snp_pl_file *pf, struct page **pages,
+static int snp_pl_track(struct snp_pl_file *pf, struct snp_pl_mm *pm,
+			unsigned long addr, struct page **pages,
 			unsigned long nr)
 {
-	unsigned long i;
+	unsigned long upn = addr >> PAGE_SHIFT, i;
 	int ret;
 
 	for (i = 0; i < nr; i++) {
@@ -286,20 +400,39 @@ static int snp_pl_track(struct snp_pl_file *pf, struct page **pages,
 				     GFP_KERNEL_ACCOUNT);
 		if (ret)
 			goto undo;
+		ret = snp_pl_record(pm, upn + i, page_to_pfn(pages[i]));
+		if (ret) {
+			snp_pl_put_pfn(pf, page_to_pfn(pages[i]), true);
+			goto undo;
+		}
+		cond_resched();
 	}
 	return 0;
 
 undo:
-	while (i--)
+	while (i--) {
+		snp_pl_unrecord(pm, upn + i);
 		snp_pl_put_pfn(pf, page_to_pfn(pages[i]), true);
+	}
 	return ret;
 }
 
-/* Drop one pin of a file on @pfn: the shared pin and the GUP pin. */
+/*
+ * Drop one pin of a file on @pfn: the GUP pin and the shared pin. The GUP
+ * pin goes first, so that a converter woken by the shared unpin does not
+ * find the page DMA-pinned (which fails a conversion at once, G7); the
+ * reference taken meanwhile keeps the page from being freed while it still
+ * holds its shared pin, and is only a transient extra reference to the
+ * converter, which waits for it.
+ */
 static void snp_pl_unpin_page(unsigned long pfn)
 {
+	struct page *page = pfn_to_page(pfn);
+
+	get_page(page);
+	unpin_user_page(page);
 	snp_unpin_shared(pfn, 1);
-	unpin_user_page(pfn_to_page(pfn));
+	put_page(page);
 }
 
 /* ------------------------------------------------------------------------
@@ -370,8 +503,10 @@ static int snp_pl_pin(struct snp_pl_ucmd *ucmd)
 {
 	struct snp_pl_range *cmd = ucmd->cmd;
 	struct snp_pl_file *pf = ucmd->pf;
+	struct mm_struct *mm = current->mm;
 	unsigned long addr, nr, got = 0, i;
 	unsigned int retries = 0;
+	struct snp_pl_mm *pm;
 	struct page **pages;
 	int ret, n;
 
@@ -382,7 +517,7 @@ static int snp_pl_pin(struct snp_pl_ucmd *ucmd)
 		return ret;
 	addr = cmd->addr;
 
-	ret = snp_pl_charge(pf, nr);
+	ret = snp_pl_charge(mm, nr);
 	if (ret)
 		return ret;
 
@@ -416,15 +551,21 @@ static int snp_pl_pin(struct snp_pl_ucmd *ucmd)
 	}
 
 	mutex_lock(&pf->lock);
-	ret = snp_pl_track(pf, pages, nr);
-	if (ret)
+	pm = snp_pl_find_mm(pf, mm, true);
+	if (!pm) {
+		ret = -ENOMEM;
 		goto out_unlock;
+	}
+	ret = snp_pl_track(pf, pm, addr, pages, nr);
+	if (ret)
+		goto out_free_mm;
 	for (i = 0; i < nr; i++) {
 		ret = snp_pin_shared(page_to_pfn(pages[i]), 1);
 		if (ret)
 			goto out_unpin_shared;
+		cond_resched();
 	}
-	pf->nr_pinned += nr;
+	pm->nr_pinned += nr;
 	mutex_unlock(&pf->lock);
 	kvfree(pages);
 	return 0;
@@ -433,8 +574,13 @@ out_unpin_shared:
 	ucmd->bad = i;
 	while (i--)
 		snp_unpin_shared(page_to_pfn(pages[i]), 1);
-	for (i = 0; i < nr; i++)
+	for (i = 0; i < nr; i++) {
+		snp_pl_unrecord(pm, (addr >> PAGE_SHIFT) + i);
 		snp_pl_put_pfn(pf, page_to_pfn(pages[i]), true);
+	}
+out_free_mm:
+	if (!pm->nr_pinned)
+		snp_pl_free_mm(pm);
 out_unlock:
 	mutex_unlock(&pf->lock);
 out_unpin_user:
@@ -442,17 +588,38 @@ out_unpin_user:
 out_free:
 	kvfree(pages);
 out_uncharge:
-	snp_pl_uncharge(pf, nr);
+	snp_pl_uncharge(mm, nr);
 	return ret;
 }
 
+/*
+ * UNPIN of an address without a pin: -EFAULT if nothing is mapped there
+ * (as for every ioctl of a range), -EINVAL if the page just holds no pin of
+ * this file.
+ */
+static int snp_pl_unpinned_error(unsigned long addr)
+{
+	struct mm_struct *mm = current->mm;
+	int ret;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	ret = vma_lookup(mm, addr) ? -EINVAL : -EFAULT;
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+/*
+ * UNPIN goes by address: it drops what this mm pinned through this file at
+ * each address of the range, whatever is mapped there now (the page may
+ * have been zapped, unmapped or moved since), as iommufd unmaps by IOVA.
+ */
 static int snp_pl_unpin(struct snp_pl_ucmd *ucmd)
 {
 	struct snp_pl_range *cmd = ucmd->cmd;
 	struct snp_pl_file *pf = ucmd->pf;
-	unsigned long nr, max, i, count;
-	unsigned long *pfns = NULL;
-	void *entry;
+	unsigned long nr, i, upn;
+	struct snp_pl_mm *pm;
 	int ret;
 
 	if (cmd->flags)
@@ -460,53 +627,38 @@ static int snp_pl_unpin(struct snp_pl_ucmd *ucmd)
 	ret = snp_pl_check_range(cmd->addr, cmd->len, &nr);
 	if (ret)
 		return ret;
+	upn = cmd->addr >> PAGE_SHIFT;
 
 	mutex_lock(&pf->lock);
-	/*
-	 * Dropping @nr pins fails at the latest at index nr_pinned: no need
-	 * to look further (nor to allocate more).
-	 */
-	max = min(nr, pf->nr_pinned + 1);
-	pfns = kvmalloc_array(max, sizeof(*pfns), GFP_KERNEL | __GFP_NOWARN);
-	if (!pfns) {
-		ret = -ENOMEM;
-		goto out_unlock;
-	}
-	ret = snp_pl_resolve(cmd->addr, max, pfns, &ucmd->bad);
-	if (ret)
-		goto out_unlock;
-
-	/* Pass 1: take the counts, keeping the entries; all or nothing. */
-	for (i = 0; i < max; i++) {
-		entry = pfns[i] == SNP_PL_NO_PFN ? NULL :
-			xa_load(&pf->pins, pfns[i]);
-		count = entry ? xa_to_value(entry) : 0;
-		if (!count) {
+	pm = snp_pl_find_mm(pf, current->mm, false);
+	/* Pass 1: every address holds a pin; all or nothing. */
+	for (i = 0; i < nr; i++) {
+		if (!pm || !xa_load(&pm->addrs, upn + i)) {
 			ucmd->bad = i;
-			ret = -EINVAL;
-			goto out_undo;
+			ret = snp_pl_unpinned_error(cmd->addr + i * PAGE_SIZE);
+			goto out_unlock;
 		}
-		snp_pl_put_pfn(pf, pfns[i], false);
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto out_unlock;
+		}
+		cond_resched();
 	}
 
-	/* Pass 2 (max == nr now): drop the emptied entries and the pins. */
-	for (i = 0; i < max; i++) {
-		entry = xa_load(&pf->pins, pfns[i]);
-		if (entry && !xa_to_value(entry))
-			snp_pl_put_pfn(pf, pfns[i], true);
-		snp_pl_unpin_page(pfns[i]);
-	}
-	pf->nr_pinned -= nr;
-	snp_pl_uncharge(pf, nr);
-	goto out_unlock;
+	/* Pass 2: cannot fail. */
+	for (i = 0; i < nr; i++) {
+		unsigned long pfn = snp_pl_unrecord(pm, upn + i);
 
-out_undo:
-	/* Pass 1 kept the entries: restoring their counts cannot fail. */
-	while (i--)
-		snp_pl_get_pfn(pf, pfns[i], GFP_NOWAIT);
+		snp_pl_put_pfn(pf, pfn, true);
+		snp_pl_unpin_page(pfn);
+		cond_resched();
+	}
+	pm->nr_pinned -= nr;
+	snp_pl_uncharge(pm->mm, nr);
+	if (!pm->nr_pinned)
+		snp_pl_free_mm(pm);
 out_unlock:
 	mutex_unlock(&pf->lock);
-	kvfree(pfns);
 	return ret;
 }
 
@@ -766,9 +918,8 @@ static int snp_pl_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	xa_init(&pf->pins);
 	mutex_init(&pf->lock);
+	INIT_LIST_HEAD(&pf->mms);
 	init_waitqueue_head(&pf->poll_wait);
-	pf->mm = current->mm;
-	mmgrab(pf->mm);
 
 	/* NULL without CONFIG_SNP_PAGE_LOCK_TEST. */
 	pf->pool = snp_pl_pool_create(file);
@@ -784,7 +935,6 @@ static int snp_pl_open(struct inode *inode, struct file *file)
 	return 0;
 
 out_free:
-	mmdrop(pf->mm);
 	kfree(pf);
 	return ret;
 }
@@ -793,21 +943,26 @@ out_free:
 static int snp_pl_release(struct inode *inode, struct file *file)
 {
 	struct snp_pl_file *pf = file->private_data;
-	unsigned long pfn, count;
-	void *entry;
+	struct snp_pl_mm *pm, *tmp;
+	struct snp_pl_pin *pin;
+	unsigned long upn;
 
 	spin_lock(&snp_pl_files_lock);
 	list_del(&pf->node);
 	spin_unlock(&snp_pl_files_lock);
 
-	xa_for_each(&pf->pins, pfn, entry) {
-		for (count = xa_to_value(entry); count; count--)
-			snp_pl_unpin_page(pfn);
-		cond_resched();
+	/* Each pin is returned to the mm it was charged to. */
+	list_for_each_entry_safe(pm, tmp, &pf->mms, node) {
+		xa_for_each(&pm->addrs, upn, pin) {
+			while (xa_load(&pm->addrs, upn))
+				snp_pl_unpin_page(snp_pl_unrecord(pm, upn));
+			cond_resched();
+		}
+		snp_pl_uncharge(pm->mm, pm->nr_pinned);
+		pm->nr_pinned = 0;
+		snp_pl_free_mm(pm);
 	}
 	xa_destroy(&pf->pins);
-	snp_pl_uncharge(pf, pf->nr_pinned);
-	mmdrop(pf->mm);
 
 	snp_pl_pool_destroy(pf->pool, file);
 	mutex_destroy(&pf->lock);

@@ -12,8 +12,10 @@
  *
  * A page is mapped only by the fault handler, with the page locked and the
  * page found shared; a conversion to private removes the mappings of each
- * page under its page lock after snp_convert_begin(), so no mapping of a
- * private page can appear in between.
+ * page under its page lock once its pins have drained (the core calls
+ * snp_pl_pool_unmap()), so no mapping of a private page can appear in
+ * between, and the core then checks that no reference but the pool's is
+ * left.
  */
 
 #define pr_fmt(fmt) "snp_page_lock: " fmt
@@ -58,6 +60,22 @@ struct snp_pl_pool {
 };
 
 /**
+ * struct snp_pl_pool_conversion - a TEST_CONVERT to private in progress
+ * @owner: what the core calls once the pins have drained: unmap the pages
+ * @pool: the pool the pages belong to
+ * @items: the pages
+ * @pfns: their pfns, at the same indices
+ * @nr: number of pages
+ */
+struct snp_pl_pool_conversion {
+	struct snp_convert_owner owner;
+	struct snp_pl_pool *pool;
+	const struct snp_pl_pool_item *items;
+	const unsigned long *pfns;
+	unsigned long nr;
+};
+
+/**
  * struct snp_pl_pool_item - one page of a TEST_CONVERT range
  * @index: its offset in the pool, in pages
  * @offset: offset of its first occurrence in the range, in pages
@@ -86,11 +104,14 @@ static struct page *snp_pl_pool_get(struct snp_pl_pool *pool, pgoff_t index)
 	if (page)
 		return page;
 
-	/* Not movable: the pages are pinned long-term. */
-	page = alloc_page(GFP_HIGHUSER | __GFP_ZERO);
+	/*
+	 * Not movable: the pages are pinned long-term. Charged to the memory
+	 * cgroup of the task that touches them first, as guest memory is.
+	 */
+	page = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT);
 	if (!page)
 		return ERR_PTR(-ENOMEM);
-	old = xa_cmpxchg(&pool->pages, index, NULL, page, GFP_KERNEL);
+	old = xa_cmpxchg(&pool->pages, index, NULL, page, GFP_KERNEL_ACCOUNT);
 	if (!old)
 		return page;
 	__free_page(page);
@@ -261,6 +282,28 @@ bool snp_pl_pool_lookup(struct vm_area_struct *vma, unsigned long addr,
 }
 
 /*
+ * Remove the pages of a conversion to private from every user mapping of
+ * the pool, each under its page lock: the fault handler maps a page only
+ * with the page locked and found shared, so no mapping can come back.
+ */
+static void snp_pl_pool_unmap(const struct snp_convert_owner *owner)
+{
+	const struct snp_pl_pool_conversion *conv =
+		container_of(owner, struct snp_pl_pool_conversion, owner);
+	struct page *page;
+	unsigned long k;
+
+	for (k = 0; k < conv->nr; k++) {
+		page = pfn_to_page(conv->pfns[k]);
+		lock_page(page);
+		unmap_mapping_pages(&conv->pool->mapping, conv->items[k].index,
+				    1, false);
+		unlock_page(page);
+		cond_resched();
+	}
+}
+
+/*
  * Collect the pool pages of the range (allocating never used ones), once
  * each, into @items and @pfns. Every page must be in a pool mapping of
  * @file.
@@ -309,6 +352,7 @@ static int snp_pl_pool_collect(struct snp_pl_pool *pool, struct file *file,
 		items[n].index = index;
 		items[n].offset = i;
 		pfns[n++] = page_to_pfn(page);
+		cond_resched();
 	}
 	mmap_read_unlock(mm);
 	*nr_items = n;
@@ -326,9 +370,12 @@ out_free:
  * @bad: set on a failure caused by one page: its index in the range
  *
  * Every page of the range is marked converting and its pins drained with
- * snp_convert_begin_pfns() (pool pages are not contiguous), then, to
- * private, removed from every user mapping, then converted with
- * snp_convert_end_pfns(). All or nothing.
+ * snp_convert_begin_pfns() (pool pages are not contiguous); to private, the
+ * core then has the pages removed from every user mapping
+ * (snp_pl_pool_unmap()) and waits until no page holds a reference but the
+ * pool's own (G7: a pipe, an in-flight I/O, a GUP user). Then the pages are
+ * converted with snp_convert_end_pfns(). All or nothing: a page unmapped
+ * by a conversion that then fails is faulted back in on its next touch.
  *
  * Return: 0 or a negative errno (see the uapi header).
  */
@@ -340,7 +387,15 @@ int snp_pl_pool_convert(struct snp_pl_pool *pool, struct file *file,
 				 SNP_PAGE_PRIVATE : SNP_PAGE_SHARED;
 	unsigned int flags = cmd->flags & SNP_PL_CONVERT_NOWAIT ?
 			     SNP_CONVERT_NOWAIT : 0;
-	unsigned long n, k, idx = ULONG_MAX;
+	struct snp_pl_pool_conversion conv = {
+		.owner = {
+			.unmap = snp_pl_pool_unmap,
+			/* The pool's own reference (its xarray). */
+			.refs = 1,
+		},
+		.pool = pool,
+	};
+	unsigned long n, idx = ULONG_MAX;
 	struct snp_pl_pool_item *items;
 	unsigned long *pfns;
 	int ret;
@@ -356,28 +411,20 @@ int snp_pl_pool_convert(struct snp_pl_pool *pool, struct file *file,
 				  bad);
 	if (ret)
 		goto out_free;
+	conv.items = items;
+	conv.pfns = pfns;
+	conv.nr = n;
 
-	/* Phase 1: every page converting and unpinned. */
-	ret = snp_convert_begin_pfns(pfns, n, to, flags, cmd->timeout_ms, &idx);
+	/* Every page converting, unpinned, unmapped and unreferenced. */
+	ret = snp_convert_begin_pfns(pfns, n, to, flags, cmd->timeout_ms,
+				     &conv.owner, &idx);
 	if (ret) {
 		if (idx < n)
 			*bad = items[idx].offset;
 		goto out_wake;
 	}
 
-	/* Phase 2: no user mapping of a page on its way to private. */
-	if (to == SNP_PAGE_PRIVATE) {
-		for (k = 0; k < n; k++) {
-			struct page *page = pfn_to_page(pfns[k]);
-
-			lock_page(page);
-			unmap_mapping_pages(&pool->mapping, items[k].index, 1,
-					    false);
-			unlock_page(page);
-		}
-	}
-
-	/* Phase 3: the backend; on error the core restores every page. */
+	/* The backend; on error the core restores every page. */
 	ret = snp_convert_end_pfns(pfns, n, to, true);
 
 out_wake:

@@ -38,17 +38,18 @@
  *
  * - EPERM: a page is private (PIN).
  * - EAGAIN: a page is being converted (PIN, TEST_CONVERT).
- * - EINVAL: UNPIN of a page this file has not pinned, TEST_CONVERT of a
- *   page outside the test pool of this file, or of a page not in the
- *   opposite state of @to.
+ * - EINVAL: UNPIN of an address where this process has no pin through
+ *   this file, TEST_CONVERT of a page outside the test pool of this file,
+ *   or of a page not in the opposite state of @to.
  * - ENOMEM: PIN beyond RLIMIT_MEMLOCK without CAP_IPC_LOCK, or out of
  *   memory (any of them).
  * - EOVERFLOW: a page holds the maximum number of shared pins (PIN).
- * - EBUSY: TEST_CONVERT found pins that did not drain (SNP_PL_CONVERT_NOWAIT
- *   or the timeout).
+ * - EBUSY: TEST_CONVERT found pins or other references (a pipe buffer, an
+ *   I/O in flight) that did not drain (SNP_PL_CONVERT_NOWAIT or the
+ *   timeout), or a page pinned for DMA.
  * - EINTR: a fatal signal arrived while the ioctl waited (any of them: for
  *   the mmap lock; PIN: for a page to be faulted in; TEST_CONVERT: for
- *   pins to drain).
+ *   pins or references to drain).
  * - EPERM: TEST_CONVERT without CAP_SYS_ADMIN (checked before anything
  *   else).
  *
@@ -69,15 +70,16 @@
  * @error_offset: out: on a failure caused by one page, the offset of that
  *		  page from @addr in bytes
  *
- * PIN takes a long-term pin (the pages stay resident; counted in the
- * opener's pinned_vm; limited by the caller's RLIMIT_MEMLOCK unless
+ * PIN takes a long-term pin (the pages stay resident; charged to the
+ * caller's pinned_vm and limited by its RLIMIT_MEMLOCK unless
  * CAP_IPC_LOCK) and a shared pin on every page of the range: while pinned,
  * a page never becomes private. Pins belong to the open file and are
  * counted: a page pinned twice needs two UNPINs. The last close of the file
  * drops every pin it holds.
  *
- * UNPIN drops one pin taken through this file on every page of the range,
- * looking the pages up through the current mappings of the range.
+ * UNPIN drops, at every address of the range, the most recent pin the
+ * caller took there through this file, whatever is mapped there now (as
+ * iommufd unmaps by IOVA); the range need not be mapped any more.
  */
 struct snp_pl_range {
 	__u32 size;
@@ -130,8 +132,9 @@ struct snp_pl_query {
  *	  mapping of this file
  * @len: in: length in bytes: page aligned, not zero, no wrap-around
  * @to: in: %SNP_PL_STATE_PRIVATE or %SNP_PL_STATE_SHARED
- * @timeout_ms: in: how long to wait for pins to drain, in milliseconds; 0
- *		uses the module parameter snp_page_lock.convert_timeout_ms
+ * @timeout_ms: in: how long to wait for pins and other references to
+ *		drain, in milliseconds; 0 uses the module parameter
+ *		snp_page_lock.convert_timeout_ms
  * @error_offset: out: on a failure caused by one page, the offset of that
  *		  page from @addr in bytes
  *
@@ -141,7 +144,9 @@ struct snp_pl_query {
  * A conversion to private marks the pages converting (new pins fail with
  * EAGAIN, user faults wait), waits until they hold no pin (a pinned page
  * stays mapped and usable by its holder), removes them from every user
- * mapping and makes them private; a user access then gets SIGBUS. A
+ * mapping, waits until nothing else holds them (a pipe buffer, an I/O in
+ * flight; a DMA pin fails at once) and makes them private; a user access
+ * then gets SIGBUS. A
  * conversion to shared makes private pages shared again; they are mapped
  * again on the next fault.
  */

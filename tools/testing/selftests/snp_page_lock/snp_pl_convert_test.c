@@ -280,6 +280,42 @@ TEST_F(conv, epollpri)
 				NULL));
 }
 
+/*
+ * Every holder is told as soon as the converter has marked the range, not
+ * when its wait reaches the holder's page: the holder of page 1 learns it
+ * while page 0 is still pinned by another file.
+ */
+TEST_F(conv, epollpri_every_holder_at_once)
+{
+	struct pollfd pfd2 = { .events = POLLPRI };
+	char *p = self->mem;
+	struct converter c;
+	int fd2 = open(SNP_PL_DEV, O_RDWR);
+
+	ASSERT_LE(0, fd2);
+	pfd2.fd = fd2;
+	ASSERT_EQ(0, pl_pin(self->vmm, p, self->ps));
+	ASSERT_EQ(0, pl_pin(fd2, p + self->ps, self->ps));
+	ASSERT_EQ(0, converter_start(&c, self->fd, p, 2 * self->ps, PRIVATE,
+				     10000));
+	ASSERT_EQ(1, poll(&pfd2, 1, 1000));
+	ASSERT_TRUE(pfd2.revents & POLLPRI);
+	ASSERT_EQ(CONVERTING | PINNED, pl_state(fd2, p + self->ps));
+	ASSERT_EQ(CONVERTING | PINNED, pl_state(self->vmm, p));
+
+	/* The second holder lets go first; the converter still waits. */
+	ASSERT_EQ(0, pl_unpin(fd2, p + self->ps, self->ps));
+	pfd2.revents = 0;
+	ASSERT_EQ(0, poll(&pfd2, 1, 0));
+	ASSERT_EQ(0, pl_unpin(self->vmm, p, self->ps));
+	ASSERT_EQ(0, pthread_join(c.thread, NULL));
+	ASSERT_EQ(0, c.ret);
+	ASSERT_EQ(PRIVATE, pl_state(fd2, p + self->ps));
+	ASSERT_EQ(0, pl_convert(self->fd, p, 2 * self->ps, SHARED, 0, 0,
+				NULL));
+	close(fd2);
+}
+
 /* A converter killed while it waits: -EINTR inside, nothing changed. */
 TEST_F(conv, converter_killed)
 {

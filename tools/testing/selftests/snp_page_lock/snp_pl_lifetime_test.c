@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /dev/snp_page_lock: pins are released on the last close, when a process
- * exits or is killed; RLIMIT_MEMLOCK is enforced without CAP_IPC_LOCK;
- * TEST_CONVERT needs CAP_SYS_ADMIN.
+ * exits or is killed; UNPIN releases by user address whatever is mapped
+ * there now (after MADV_DONTNEED, munmap, mremap); RLIMIT_MEMLOCK is
+ * enforced without CAP_IPC_LOCK; TEST_CONVERT needs CAP_SYS_ADMIN.
  *
  * Whether a page still holds a pin through some other file is probed with a
  * NOWAIT conversion of the page (EBUSY while pinned), and the debugfs
  * counters must balance.
  */
+#define _GNU_SOURCE
 #include <sys/resource.h>
 
 #include "../kselftest_harness.h"
@@ -158,6 +160,125 @@ TEST_F(life, released_on_exit)
 TEST_F(life, released_on_sigkill)
 {
 	child_pins_released(_metadata, self->fd, self->mem, true);
+}
+
+/*
+ * UNPIN goes by the address a pin was taken at (as iommufd unmaps by
+ * IOVA), not by what is mapped there now: the pin and its memlock charge
+ * are released even after the mapping changed.
+ */
+FIXTURE(anon) {
+	int fd;
+	char *mem;
+	size_t ps;
+};
+
+FIXTURE_SETUP(anon)
+{
+	self->ps = PS;
+	self->fd = open(SNP_PL_DEV, O_RDWR | O_CLOEXEC);
+	if (self->fd < 0)
+		SKIP(return, "%s: %s", SNP_PL_DEV, strerror(errno));
+	self->mem = mmap(NULL, 4 * self->ps, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->mem);
+	memset(self->mem, 0x21, 4 * self->ps);
+}
+
+FIXTURE_TEARDOWN(anon)
+{
+	if (self->mem && self->mem != MAP_FAILED)
+		munmap(self->mem, 4 * self->ps);
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+TEST_F(anon, unpin_after_dontneed)
+{
+	long pins = pl_stat("pins"), unpins = pl_stat("unpins");
+	long pinned = pl_vmpin_kb(0);
+	char *p = self->mem;
+
+	ASSERT_EQ(0, pl_pin(self->fd, p, self->ps));
+	ASSERT_EQ(pinned + 4, pl_vmpin_kb(0));
+	ASSERT_EQ(SNP_PL_STATE_SHARED | SNP_PL_STATE_PINNED,
+		  pl_state(self->fd, p));
+	ASSERT_EQ(0, madvise(p, self->ps, MADV_DONTNEED));
+	p[0] = 1;	/* a new page at the same address */
+	ASSERT_EQ(SNP_PL_STATE_SHARED, pl_state(self->fd, p));
+
+	/* Pinned again at the same address: a second, different page. */
+	ASSERT_EQ(0, pl_pin(self->fd, p, self->ps));
+	ASSERT_EQ(pinned + 8, pl_vmpin_kb(0));
+	ASSERT_EQ(0, pl_unpin(self->fd, p, self->ps));
+	ASSERT_EQ(pinned + 4, pl_vmpin_kb(0));
+	ASSERT_EQ(SNP_PL_STATE_SHARED, pl_state(self->fd, p));
+	ASSERT_EQ(0, pl_unpin(self->fd, p, self->ps));
+	ASSERT_EQ(pinned, pl_vmpin_kb(0));
+	ASSERT_EQ(-EINVAL, pl_unpin(self->fd, p, self->ps));
+	if (pins >= 0)
+		ASSERT_EQ(pl_stat("pins") - pins, pl_stat("unpins") - unpins);
+}
+
+TEST_F(anon, unpin_after_munmap)
+{
+	long pinned = pl_vmpin_kb(0);
+	char *p = self->mem + 2 * self->ps;
+
+	ASSERT_EQ(0, pl_pin(self->fd, p, 2 * self->ps));
+	ASSERT_EQ(pinned + 8, pl_vmpin_kb(0));
+	ASSERT_EQ(0, munmap(p, 2 * self->ps));
+	/* QUERY needs a mapping; UNPIN does not. */
+	ASSERT_EQ(-EFAULT, pl_state(self->fd, p));
+	ASSERT_EQ(0, pl_unpin(self->fd, p, 2 * self->ps));
+	ASSERT_EQ(pinned, pl_vmpin_kb(0));
+	/* Nothing pinned, nothing mapped. */
+	ASSERT_EQ(-EFAULT, pl_unpin(self->fd, p, self->ps));
+}
+
+TEST_F(anon, unpin_after_mremap)
+{
+	long pinned = pl_vmpin_kb(0);
+	char *p = self->mem, *q;
+	__u64 off;
+
+	q = mmap(NULL, 2 * self->ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	ASSERT_NE(MAP_FAILED, q);
+	ASSERT_EQ(0, pl_pin(self->fd, p, 2 * self->ps));
+	ASSERT_EQ(q, mremap(p, 2 * self->ps, 2 * self->ps,
+			    MREMAP_MAYMOVE | MREMAP_FIXED, q));
+	/* The pages moved, the pins stay where they were taken. */
+	ASSERT_EQ(SNP_PL_STATE_SHARED | SNP_PL_STATE_PINNED,
+		  pl_state(self->fd, q + self->ps));
+	ASSERT_EQ(-EINVAL, pl_range(self->fd, SNP_PL_IOC_UNPIN, q,
+				    2 * self->ps, &off));
+	ASSERT_EQ(0, off);
+	ASSERT_EQ(pinned + 8, pl_vmpin_kb(0));
+	ASSERT_EQ(0, pl_unpin(self->fd, p, 2 * self->ps));
+	ASSERT_EQ(pinned, pl_vmpin_kb(0));
+	ASSERT_EQ(SNP_PL_STATE_SHARED, pl_state(self->fd, q));
+	munmap(q, 2 * self->ps);
+}
+
+/* All or nothing: one address without a pin fails the UNPIN of a range. */
+TEST_F(anon, unpin_range_all_or_nothing)
+{
+	long pinned = pl_vmpin_kb(0);
+	char *p = self->mem;
+	__u64 off;
+
+	ASSERT_EQ(0, pl_pin(self->fd, p, self->ps));
+	ASSERT_EQ(0, pl_pin(self->fd, p + 2 * self->ps, self->ps));
+	ASSERT_EQ(-EINVAL, pl_range(self->fd, SNP_PL_IOC_UNPIN, p,
+				    3 * self->ps, &off));
+	ASSERT_EQ(self->ps, off);
+	ASSERT_EQ(pinned + 8, pl_vmpin_kb(0));
+	ASSERT_EQ(SNP_PL_STATE_SHARED | SNP_PL_STATE_PINNED,
+		  pl_state(self->fd, p));
+	ASSERT_EQ(0, pl_unpin(self->fd, p, self->ps));
+	ASSERT_EQ(0, pl_unpin(self->fd, p + 2 * self->ps, self->ps));
+	ASSERT_EQ(pinned, pl_vmpin_kb(0));
 }
 
 static int memlock_child(void *arg)

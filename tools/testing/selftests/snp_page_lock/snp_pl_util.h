@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -33,6 +35,21 @@ static inline size_t pl_page_size(void)
 }
 
 #define PS	pl_page_size()
+
+static inline long pl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline void pl_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
 
 /* The ioctls, returning 0 or -errno. */
 static inline int pl_range(int fd, unsigned long req, void *addr, size_t len,
@@ -129,6 +146,105 @@ static inline long pl_stat(const char *name)
 	}
 	fclose(f);
 	return ret;
+}
+
+/* VmPin of process @pid (0: this one) in kB, or -1. */
+static inline long pl_vmpin_kb(pid_t pid)
+{
+	char path[64], line[128];
+	long kb = -1;
+	FILE *f;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/status");
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static inline int pl_write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -EIO;
+}
+
+#define PL_CONFIGFS	"/sys/kernel/config"
+#define PL_NULLB	PL_CONFIGFS "/nullb/"
+
+/*
+ * Create a 16 MiB null_blk device @name through configfs whose I/O
+ * completes after @delay_ns (a timer, irqmode 2), and put its /dev path
+ * in @dev: an O_DIRECT read from it keeps its buffer pinned that long.
+ */
+static inline int pl_nullb_create(const char *name, const char *delay_ns,
+				  char *dev, size_t size)
+{
+	const char *attrs[][2] = {
+		{ "irqmode", "2" },
+		{ "completion_nsec", delay_ns },
+		{ "size", "16" },
+		{ "power", "1" },
+	};
+	char dir[128], path[160], buf[32];
+	unsigned int i;
+	int fd, n;
+
+	mkdir(PL_CONFIGFS, 0755);
+	mount("configfs", PL_CONFIGFS, "configfs", 0, NULL);
+	snprintf(dir, sizeof(dir), PL_NULLB "%s", name);
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	for (i = 0; i < ARRAY_SIZE(attrs); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, attrs[i][0]);
+		if (pl_write_str(path, attrs[i][1]))
+			return -EIO;
+	}
+	snprintf(path, sizeof(path), "%s/index", dir);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = 0;
+	/*
+	 * The disk is named after the configfs item (6.12) or nullb<index>;
+	 * devtmpfs creates its node asynchronously.
+	 */
+	for (n = 0; n < 200; n++) {
+		snprintf(dev, size, "/dev/%s", name);
+		if (!access(dev, F_OK))
+			return 0;
+		snprintf(dev, size, "/dev/nullb%d", atoi(buf));
+		if (!access(dev, F_OK))
+			return 0;
+		pl_sleep_ms(10);
+	}
+	return -ENODEV;
+}
+
+static inline void pl_nullb_destroy(const char *name)
+{
+	char dir[128], path[160];
+
+	snprintf(dir, sizeof(dir), PL_NULLB "%s", name);
+	snprintf(path, sizeof(path), "%s/power", dir);
+	pl_write_str(path, "0");
+	rmdir(dir);
 }
 
 /* Drop capability @cap from the effective and permitted sets. */
@@ -234,21 +350,6 @@ static inline int pl_touch_in_child(char *addr, bool write)
 	int ret = pl_in_child(write ? pl_write_fn : pl_read_fn, addr);
 
 	return ret >= 128 ? ret - 128 : ret;
-}
-
-static inline long pl_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static inline void pl_sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
 }
 
 #endif /* __SNP_PL_UTIL_H */
