@@ -7,8 +7,14 @@
  * Threads issue random PIN, UNPIN, QUERY, TEST_CONVERT and unknown ioctls
  * (valid and invalid sizes, flags, alignments, lengths, pointers) on the
  * test pool and on ordinary memory, through several fds, touch the pool
- * pages (a private one must give SIGBUS), and fork children that pin and
- * then exit or are SIGKILLed. Every error must be one the ABI documents.
+ * pages (a private one must give SIGBUS), and fork children that pin their
+ * own pages through a shared fd and then exit or are SIGKILLed. They also
+ * hold pages the way the rest of the kernel does (G7): vmsplice() them
+ * into a pipe and splice them out later (the kernel copies from the page:
+ * an oops if it had become private), read into them with O_DIRECT (from a
+ * null_blk device whose completions are delayed, if there is one), and
+ * MADV_DONTNEED them, so that UNPIN meets addresses whose page changed.
+ * Every error must be one the ABI documents.
  * At the end, with every fd closed and every child reaped, the layer's
  * counters must be back where they started: no pin outstanding, no
  * page leaked, nothing left in VmPin.
@@ -18,6 +24,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "snp_pl_util.h"
 
@@ -30,9 +37,14 @@ static int fds[NFDS];
 static char *pool[NFDS];
 static char *anon;
 static atomic_int stop;
+static int dio_fd = -1;		/* a block device for O_DIRECT, or -1 */
+
+/* Pages a pipe may hold before a thread drains it. */
+#define PIPE_MAX	8
 
 struct counts {
 	unsigned long ops, ok, errors, bad_errno, sigbus, children, killed;
+	unsigned long spliced, dio, dontneed;
 };
 
 static pthread_mutex_t total_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -241,14 +253,81 @@ static void do_child(uint64_t *s, struct counts *c)
 		c->bad_errno++;		/* an undocumented errno, or it crashed */
 }
 
+/* A pool or anonymous page, page aligned. */
+static char *pick_page(uint64_t *s)
+{
+	if (rnd(s, 3))
+		return pool[rnd(s, NFDS)] + rnd(s, POOL_PAGES) * page_size;
+	return anon + rnd(s, ANON_PAGES) * page_size;
+}
+
+/* Copy what the pipe holds into a memfd: the kernel reads those pages. */
+static void drain_pipe(int pipe_r, int sink, int *held)
+{
+	while (*held > 0) {
+		if (splice(pipe_r, NULL, sink, NULL, page_size,
+			   SPLICE_F_NONBLOCK) <= 0)
+			break;
+		(*held)--;
+	}
+	ftruncate(sink, 0);
+}
+
+/*
+ * vmsplice() a page into the thread's pipe: the pipe keeps a reference on
+ * it (no pin) until it is spliced out, maybe across conversions; drain the
+ * pipe now and then. A pool page that is private cannot be vmspliced
+ * (EFAULT): that is not an ioctl error.
+ */
+static void do_vmsplice(uint64_t *s, int *pipefd, int sink, int *held,
+			struct counts *c)
+{
+	struct iovec iov = { .iov_base = pick_page(s), .iov_len = page_size };
+
+	c->ops++;
+	if (*held >= PIPE_MAX || !rnd(s, 4))
+		drain_pipe(pipefd[0], sink, held);
+	if (vmsplice(pipefd[1], &iov, 1, SPLICE_F_NONBLOCK) == page_size) {
+		(*held)++;
+		c->spliced++;
+	}
+}
+
+/* An O_DIRECT read into a page: pinned for DMA while in flight. */
+static void do_dio(uint64_t *s, struct counts *c)
+{
+	c->ops++;
+	if (dio_fd < 0)
+		return;
+	if (pread(dio_fd, pick_page(s), page_size,
+		  rnd(s, 64) * page_size) == page_size)
+		c->dio++;
+}
+
+/* Zap a page: the next touch gets a new one at the same address. */
+static void do_dontneed(uint64_t *s, struct counts *c)
+{
+	char *p = pick_page(s);
+
+	c->ops++;
+	if (!madvise(p, page_size, MADV_DONTNEED))
+		c->dontneed++;
+	if (rnd(s, 2))
+		pl_touch(p, true);
+}
+
 static void *worker(void *arg)
 {
 	uint64_t s = (uintptr_t)arg;
 	struct counts c = { 0 };
 	struct pollfd pfd;
+	int pipefd[2], sink, held = 0;
 
+	if (pipe(pipefd))
+		return NULL;
+	sink = memfd_create("snp_pl_fuzz", 0);
 	while (!stop) {
-		switch (rnd(&s, 20)) {
+		switch (rnd(&s, 24)) {
 		case 0:
 			do_child(&s, &c);
 			break;
@@ -261,11 +340,27 @@ static void *worker(void *arg)
 			poll(&pfd, 1, 0);
 			c.ops++;
 			break;
+		case 4: case 5:
+			if (sink >= 0)
+				do_vmsplice(&s, pipefd, sink, &held, &c);
+			break;
+		case 6:
+			do_dio(&s, &c);
+			break;
+		case 7:
+			do_dontneed(&s, &c);
+			break;
 		default:
 			do_ioctl(&s, rnd(&s, NFDS), &c);
 			break;
 		}
 	}
+	if (sink >= 0) {
+		drain_pipe(pipefd[0], sink, &held);
+		close(sink);
+	}
+	close(pipefd[0]);
+	close(pipefd[1]);
 	pthread_mutex_lock(&total_lock);
 	total.ops += c.ops;
 	total.ok += c.ok;
@@ -274,23 +369,11 @@ static void *worker(void *arg)
 	total.sigbus += c.sigbus;
 	total.children += c.children;
 	total.killed += c.killed;
+	total.spliced += c.spliced;
+	total.dio += c.dio;
+	total.dontneed += c.dontneed;
 	pthread_mutex_unlock(&total_lock);
 	return NULL;
-}
-
-static long vm_pinned_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
 }
 
 int main(int argc, char **argv)
@@ -299,6 +382,7 @@ int main(int argc, char **argv)
 	int nthreads = argc > 2 ? atoi(argv[2]) : 4;
 	uint64_t seed = argc > 3 ? strtoull(argv[3], NULL, 0) : time(NULL);
 	long pins0, unpins0, leaks0, pins1, unpins1, leaks1, vmpin;
+	char dio_dev[64];
 	pthread_t tid[64];
 	int i, failed = 0;
 
@@ -332,6 +416,10 @@ int main(int argc, char **argv)
 		perror("mmap");
 		return 1;
 	}
+	/* A null_blk device whose reads stay in flight for 2 ms. */
+	if (!pl_nullb_create("snp_pl_fuzz", "2000000", dio_dev,
+			     sizeof(dio_dev)))
+		dio_fd = open(dio_dev, O_RDONLY | O_DIRECT);
 
 	printf("snp_pl_fuzz: %d s, %d threads, seed %#llx\n", seconds,
 	       nthreads, (unsigned long long)seed);
@@ -350,15 +438,22 @@ int main(int argc, char **argv)
 	munmap(anon, ANON_PAGES * page_size);
 	while (wait(NULL) > 0)
 		;
+	if (dio_fd >= 0) {
+		close(dio_fd);
+		pl_nullb_destroy("snp_pl_fuzz");
+	}
 
 	pins1 = pl_stat("pins");
 	unpins1 = pl_stat("unpins");
 	leaks1 = pl_stat("leaked_pages");
-	vmpin = vm_pinned_kb();
+	vmpin = pl_vmpin_kb(0);
 	printf("snp_pl_fuzz: ops=%lu ok=%lu errors=%lu undocumented_errno=%lu",
 	       total.ops, total.ok, total.errors, total.bad_errno);
 	printf(" sigbus=%lu children=%lu killed=%lu\n",
 	       total.sigbus, total.children, total.killed);
+	printf("snp_pl_fuzz: vmspliced=%lu o_direct=%lu%s dontneed=%lu\n",
+	       total.spliced, total.dio, dio_fd < 0 ? " (no device)" : "",
+	       total.dontneed);
 	printf("snp_pl_fuzz: pins %ld unpins %ld (outstanding %ld),",
 	       pins1 - pins0, unpins1 - unpins0,
 	       (pins1 - pins0) - (unpins1 - unpins0));
