@@ -53,7 +53,7 @@ cp "$ROOT/scripts/guest/run-tests.sh" "$EXTRA/"
 
 name=selftests
 log "running selftests in QEMU: $(awk '{print $2}' "$EXTRA/tests.list" | xargs)"
-LOG=$LOGS/$name.log QUIET=1 TIMEOUT=1500 \
+LOG=$LOGS/$name.log QUIET=1 TIMEOUT=1500 MEM=3G \
 	"$ROOT/scripts/vm-run.sh" "sh /extra/run-tests.sh" "$EXTRA" || true
 rc=0
 "$ROOT/scripts/count-tests.py" "$LOGS/$name.log" "$name" "$RESULTS" || rc=1
