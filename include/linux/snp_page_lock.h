@@ -11,6 +11,8 @@
 #include <linux/errno.h>
 #include <linux/highmem.h>
 #include <linux/jump_label.h>
+#include <linux/list.h>
+#include <linux/snp_page_lock_types.h>
 #include <linux/types.h>
 
 struct page;
@@ -30,6 +32,19 @@ enum snp_page_state {
 
 /* Fail a conversion with -EBUSY instead of waiting for pins to drain. */
 #define SNP_CONVERT_NOWAIT	0x1
+
+/**
+ * snp_revocable_pin_init() - set up a revocable pin, not pinning anything
+ * @rp: the pin
+ * @revoke: its revoke callback
+ */
+static inline void snp_revocable_pin_init(struct snp_revocable_pin *rp,
+					  void (*revoke)(struct snp_revocable_pin *rp))
+{
+	rp->pfn = ULONG_MAX;
+	rp->revoke = revoke;
+	INIT_HLIST_NODE(&rp->node);
+}
 
 #ifdef CONFIG_SNP_PAGE_LOCK
 
@@ -213,6 +228,123 @@ enum snp_page_state snp_page_state(unsigned long pfn);
  */
 unsigned int snp_page_pins(unsigned long pfn);
 
+/**
+ * snp_pin_shared_revocable() - take a shared pin its holder gives up on demand
+ * @rp: the pin, set up with snp_revocable_pin_init(), pinning nothing
+ * @pfn: the page
+ *
+ * For holders that keep a page mapped indefinitely and can stop using it
+ * at any time, as a gfn_to_pfn_cache can (it is invalidated the way an
+ * mmu_notifier invalidation does it, and refreshed later): a converter
+ * that finds such a pin on a page it converts to private does not wait for
+ * the holder to drop it on its own, it calls @rp->revoke. The pin is
+ * otherwise an ordinary shared pin (the same errors, the same rules: the
+ * holder must also hold a page reference, or be told before the page can
+ * be freed).
+ *
+ * The revoke callback runs in the converter's process context, with IRQs
+ * enabled, inside an RCU read-side critical section: it must not sleep
+ * (lockdep and CONFIG_DEBUG_ATOMIC_SLEEP report it if it does). It must
+ * make the holder stop using the page and drop the pin with
+ * snp_unpin_shared_revocable(), under the holder's own lock; it may take
+ * spinlocks and rwlocks, but none that is held by a task waiting for a
+ * conversion to end (a fault on a converting page): lockdep knows
+ * conversions as the "snp_conversion" map and reports such a lock. It may
+ * be called for a pin that the holder is dropping concurrently, and must
+ * then do nothing.
+ *
+ * Return: 0, or the errors of snp_pin_shared() (-EPERM, -EAGAIN,
+ * -EOVERFLOW); -EINVAL if @rp already pins a page. 0 and nothing pinned
+ * when the layer is off.
+ */
+int snp_pin_shared_revocable(struct snp_revocable_pin *rp, unsigned long pfn);
+
+/**
+ * snp_unpin_shared_revocable() - drop a revocable pin
+ * @rp: the pin; nothing happens if it pins nothing
+ *
+ * Any context but NMI.
+ */
+void snp_unpin_shared_revocable(struct snp_revocable_pin *rp);
+
+/**
+ * snp_revocable_pin_destroy() - before the memory of a revocable pin goes
+ * @rp: the pin, pinning nothing
+ *
+ * Waits until no converter can still be calling @rp->revoke. Sleeps (an
+ * RCU grace period) if @rp was ever pinned.
+ */
+void snp_revocable_pin_destroy(struct snp_revocable_pin *rp);
+
+/**
+ * snp_wait_conversion_annotate() - tell lockdep a task waits for a conversion
+ *
+ * Called by code about to wait until a converting page is converted (a
+ * fault handler of guest memory), with the locks it will hold while
+ * waiting: a revoke callback must not take any of them.
+ */
+void snp_wait_conversion_annotate(void);
+
+/**
+ * snp_user_page_state() - state of the page behind a user address
+ * @addr: a user address of current->mm
+ *
+ * For a caller whose access to guest memory through a user address (a KVM
+ * memslot's hva) failed: was it because the page is private or converting?
+ * The page is looked up without faulting anything in: in its owner (the
+ * /dev/snp_page_lock test pool) if it has one, else in the page tables.
+ * Takes the mmap lock for read: the caller must not hold it.
+ *
+ * Return: the page's state; %SNP_PAGE_SHARED when nothing is mapped there
+ * or the layer is off.
+ */
+enum snp_page_state snp_user_page_state(unsigned long addr);
+
+/**
+ * snp_user_in_place() - is a user address memory that converts in place?
+ * @addr: a user address of current->mm
+ *
+ * True for the mappings of owners whose pages change state in place (the
+ * /dev/snp_page_lock test pool): a failed access there may be a page that
+ * was private or converting at the time and is shared again now.
+ * Takes the mmap lock for read.
+ *
+ * Return: true if such an owner maps @addr.
+ */
+bool snp_user_in_place(unsigned long addr);
+
+/**
+ * snp_user_convert() - convert the guest pages behind user addresses in place
+ * @addr: page aligned user address of current->mm
+ * @nr_pages: number of pages
+ * @to: %SNP_PAGE_PRIVATE or %SNP_PAGE_SHARED
+ * @flags: 0 or %SNP_CONVERT_NOWAIT
+ *
+ * Converts the pages as their owner does (removing them from user
+ * mappings, waiting for pins and references within the layer's timeout;
+ * see snp_make_private()). Only owners that convert in place can: the
+ * /dev/snp_page_lock test pool. Sleeps; takes the mmap lock.
+ *
+ * Return: 0, -EOPNOTSUPP (no such owner at @addr, or the layer is off),
+ * or the errors of snp_make_private() and snp_make_shared().
+ */
+int snp_user_convert(unsigned long addr, unsigned long nr_pages,
+		     enum snp_page_state to, unsigned int flags);
+
+/**
+ * snp_user_private_pfn() - the private page behind a user address
+ * @addr: a user address of current->mm
+ * @pfn: set to the page's pfn
+ *
+ * A private page has no user mapping; its owner still knows it. For KVM,
+ * which maps it into the guest in place of a guest_memfd page.
+ *
+ * Return: 0 with a page reference taken, -EINVAL if the page is not
+ * private, -ENOENT if no owner of in-place guest memory maps @addr,
+ * -EOPNOTSUPP if the layer is off.
+ */
+int snp_user_private_pfn(unsigned long addr, unsigned long *pfn);
+
 #else /* !CONFIG_SNP_PAGE_LOCK */
 
 static __always_inline bool snp_page_lock_is_enabled(void)
@@ -268,6 +400,45 @@ static inline enum snp_page_state snp_page_state(unsigned long pfn)
 static inline unsigned int snp_page_pins(unsigned long pfn)
 {
 	return 0;
+}
+
+static inline int snp_pin_shared_revocable(struct snp_revocable_pin *rp,
+					   unsigned long pfn)
+{
+	return 0;
+}
+
+static inline void snp_unpin_shared_revocable(struct snp_revocable_pin *rp)
+{
+}
+
+static inline void snp_revocable_pin_destroy(struct snp_revocable_pin *rp)
+{
+}
+
+static inline void snp_wait_conversion_annotate(void)
+{
+}
+
+static inline enum snp_page_state snp_user_page_state(unsigned long addr)
+{
+	return SNP_PAGE_SHARED;
+}
+
+static inline bool snp_user_in_place(unsigned long addr)
+{
+	return false;
+}
+
+static inline int snp_user_convert(unsigned long addr, unsigned long nr_pages,
+				   enum snp_page_state to, unsigned int flags)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int snp_user_private_pfn(unsigned long addr, unsigned long *pfn)
+{
+	return -EOPNOTSUPP;
 }
 
 #endif /* CONFIG_SNP_PAGE_LOCK */

@@ -182,6 +182,7 @@ static const char * const snp_stat_names[SNP_NR_STATS] = {
 	[SNP_STAT_WAITS]		= "waits",
 	[SNP_STAT_TIMEOUTS]		= "wait_timeouts",
 	[SNP_STAT_INTERRUPTED]		= "wait_interrupted",
+	[SNP_STAT_REVOKES]		= "revocations",
 	[SNP_STAT_REF_WAITS]		= "ref_waits",
 	[SNP_STAT_CONVERT_EREFS]	= "convert_fail_refs",
 	[SNP_STAT_CONVERT_DMA_PINNED]	= "convert_fail_dma_pinned",
@@ -728,6 +729,30 @@ static int snp_wait_drained(unsigned long pfn, unsigned long deadline)
 }
 
 /*
+ * Ask the holders of revocable pins on the pages of [@first, @last] of @set
+ * that hold pins (WAITER) to give them up. Returns the first of those pages
+ * still pinned afterwards, or @last + 1.
+ */
+static unsigned long snp_revoke_pins(const struct snp_pfn_set *set,
+				     unsigned long first, unsigned long last)
+{
+	unsigned long i, pinned = last + 1;
+	u32 s;
+
+	for (i = last + 1; i-- > first;) {
+		if (!snp_read_state(snp_set_pfn(set, i), &s) ||
+		    !(s & SNP_PS_WAITER))
+			continue;
+		if (s & SNP_PS_PINS_MASK)
+			snp_revoke_page(snp_set_pfn(set, i));
+		if (snp_page_pins(snp_set_pfn(set, i)))
+			pinned = i;
+		cond_resched();
+	}
+	return pinned;
+}
+
+/*
  * Phase 2: every page of [@first, @last] of @set marked WAITER in phase 1
  * loses its pins before @deadline. On error *@bad is the page that did not
  * drain.
@@ -938,8 +963,13 @@ static int __snp_convert_begin(const struct snp_pfn_set *set,
 	if (to == SNP_PAGE_SHARED)
 		return 0;
 
-	/* Phase 2: wait for the pins to drain. */
-	if (first_pinned < nr_pages) {
+	/*
+	 * Phase 2: revocable pins are given up on demand, without a wait;
+	 * wait for the others to drain.
+	 */
+	if (first_pinned < nr_pages)
+		first_pinned = snp_revoke_pins(set, first_pinned, last_pinned);
+	if (first_pinned <= last_pinned) {
 		if (flags & SNP_CONVERT_NOWAIT) {
 			snp_stat_add(SNP_STAT_CONVERT_EBUSY, 1);
 			i = first_pinned;

@@ -724,8 +724,12 @@ static int snp_pl_test_convert(struct snp_pl_ucmd *ucmd)
 	if (ret)
 		return ret;
 
-	return snp_pl_pool_convert(ucmd->pf->pool, ucmd->file, cmd, nr,
-				   &ucmd->bad);
+	return snp_pl_pool_convert(ucmd->pf->pool, ucmd->file, cmd->addr, nr,
+				   cmd->to == SNP_PL_STATE_PRIVATE ?
+				   SNP_PAGE_PRIVATE : SNP_PAGE_SHARED,
+				   cmd->flags & SNP_PL_CONVERT_NOWAIT ?
+				   SNP_CONVERT_NOWAIT : 0,
+				   cmd->timeout_ms, &ucmd->bad);
 }
 #endif
 

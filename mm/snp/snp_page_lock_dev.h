@@ -9,6 +9,7 @@
 #include <linux/errno.h>
 #include <linux/fs.h>
 #include <linux/mm_types.h>
+#include <linux/snp_page_lock.h>
 #include <linux/types.h>
 
 struct snp_pl_convert;
@@ -25,8 +26,10 @@ int snp_pl_pool_mmap(struct snp_pl_pool *pool, struct vm_area_struct *vma);
 bool snp_pl_pool_lookup(struct vm_area_struct *vma, unsigned long addr,
 			unsigned long *pfn);
 int snp_pl_pool_convert(struct snp_pl_pool *pool, struct file *file,
-			const struct snp_pl_convert *cmd, unsigned long nr,
-			unsigned long *bad);
+			unsigned long addr, unsigned long nr,
+			enum snp_page_state to, unsigned int flags,
+			unsigned int timeout_ms, unsigned long *bad);
+struct snp_pl_pool *snp_pl_pool_of(struct vm_area_struct *vma);
 
 #else /* !CONFIG_SNP_PAGE_LOCK_TEST */
 
@@ -50,6 +53,21 @@ static inline bool snp_pl_pool_lookup(struct vm_area_struct *vma,
 				      unsigned long addr, unsigned long *pfn)
 {
 	return false;
+}
+
+static inline int snp_pl_pool_convert(struct snp_pl_pool *pool,
+				      struct file *file, unsigned long addr,
+				      unsigned long nr, enum snp_page_state to,
+				      unsigned int flags,
+				      unsigned int timeout_ms,
+				      unsigned long *bad)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline struct snp_pl_pool *snp_pl_pool_of(struct vm_area_struct *vma)
+{
+	return NULL;
 }
 
 #endif /* CONFIG_SNP_PAGE_LOCK_TEST */

@@ -97,6 +97,7 @@ enum snp_stat {
 	SNP_STAT_WAITS,			/* converter slept on a page */
 	SNP_STAT_TIMEOUTS,		/* waits that timed out (-EBUSY) */
 	SNP_STAT_INTERRUPTED,		/* waits ended by a fatal signal */
+	SNP_STAT_REVOKES,		/* revocable pins revoked by converters */
 	SNP_STAT_REF_WAITS,		/* converter waited for extra references */
 	SNP_STAT_CONVERT_EREFS,		/* conversions refused: extra references */
 	SNP_STAT_CONVERT_DMA_PINNED,	/* conversions refused: DMA-pinned page */
@@ -174,6 +175,8 @@ int snp_convert_begin_pfns(const unsigned long *pfns, unsigned long nr,
 			   unsigned long *bad_idx);
 int snp_convert_end_pfns(const unsigned long *pfns, unsigned long nr,
 			 enum snp_page_state to, bool commit);
+
+unsigned int snp_revoke_page(unsigned long pfn);
 
 /* For the KUnit tests only. */
 u32 snp_page_lock_test_state_word(unsigned long pfn);

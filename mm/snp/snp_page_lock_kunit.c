@@ -20,8 +20,10 @@
 #include <linux/notifier.h>
 #include <linux/random.h>
 #include <linux/sched/signal.h>
+#include <linux/rcupdate.h>
 #include <linux/sched/task.h>
 #include <linux/snp_page_lock.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
@@ -964,6 +966,77 @@ static void snp_test_notify_all_at_once(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, n->end_ret, 0);
 }
 
+/* ------------------------------------------------------------------------
+ * Revocable pins.
+ */
+
+struct snp_test_rpin {
+	struct snp_revocable_pin rp;
+	spinlock_t lock;	/* the holder's own lock */
+	bool give_up;		/* the callback drops the pin */
+	int calls;
+};
+
+static void snp_test_revoke(struct snp_revocable_pin *rp)
+{
+	struct snp_test_rpin *t = container_of(rp, struct snp_test_rpin, rp);
+	unsigned long flags;
+
+	/* Must not sleep: we are in an RCU read-side section. */
+	WARN_ON_ONCE(!rcu_read_lock_held());
+	spin_lock_irqsave(&t->lock, flags);
+	t->calls++;
+	if (t->give_up)
+		snp_unpin_shared_revocable(rp);
+	spin_unlock_irqrestore(&t->lock, flags);
+}
+
+static void snp_test_rpin_setup(struct snp_test_rpin *t, bool give_up)
+{
+	snp_revocable_pin_init(&t->rp, snp_test_revoke);
+	spin_lock_init(&t->lock);
+	t->give_up = give_up;
+	t->calls = 0;
+}
+
+/*
+ * A converter does not wait for a revocable pin: it asks its holder, who
+ * gives it up; even a NOWAIT conversion goes through. A holder that does
+ * not give it up is waited for like any pin.
+ */
+static void snp_test_revocable_pin(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 1);
+	unsigned long revokes = snp_stat_read(SNP_STAT_REVOKES);
+	struct snp_test_rpin t;
+
+	snp_test_rpin_setup(&t, true);
+	KUNIT_ASSERT_EQ(test, snp_pin_shared_revocable(&t.rp, pfn + 1), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn + 1), 1U);
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 2, SNP_CONVERT_NOWAIT), 0);
+	KUNIT_EXPECT_EQ(test, t.calls, 1);
+	KUNIT_EXPECT_EQ(test, t.rp.pfn, ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_REVOKES), revokes + 1);
+	/* No revocable pin on a private page. */
+	KUNIT_EXPECT_EQ(test, snp_pin_shared_revocable(&t.rp, pfn + 1), -EPERM);
+	KUNIT_EXPECT_EQ(test, snp_make_shared(pfn, 2, 0), 0);
+
+	/* A holder that keeps its pin: NOWAIT fails, wait mode times out. */
+	snp_test_rpin_setup(&t, false);
+	KUNIT_ASSERT_EQ(test, snp_pin_shared_revocable(&t.rp, pfn), 0);
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 1, SNP_CONVERT_NOWAIT),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, snp_convert_begin(pfn, 1, SNP_PAGE_PRIVATE, 0,
+						30, NULL), -EBUSY);
+	KUNIT_EXPECT_EQ(test, t.calls, 2);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), 1U);
+	snp_unpin_shared_revocable(&t.rp);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), 0U);
+	/* Unpinning what is not pinned does nothing. */
+	snp_unpin_shared_revocable(&t.rp);
+	snp_revocable_pin_destroy(&t.rp);
+}
+
 /* Saturating the pin count fails -EOVERFLOW and does not wrap. */
 static void snp_test_pin_saturation(struct kunit *test)
 {
@@ -1295,6 +1368,7 @@ static struct kunit_case snp_page_lock_cases[] = {
 	KUNIT_CASE(snp_test_owner_unmaps_first),
 	KUNIT_CASE(snp_test_notify_all_at_once),
 	KUNIT_CASE(snp_test_free_pinned_leaks),
+	KUNIT_CASE(snp_test_revocable_pin),
 	KUNIT_CASE(snp_test_convert_killed),
 	KUNIT_CASE(snp_test_wait_notifier),
 	KUNIT_CASE(snp_test_pin_saturation),

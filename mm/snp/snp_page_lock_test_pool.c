@@ -158,12 +158,14 @@ static vm_fault_t snp_pl_pool_fault(struct vm_fault *vmf)
 			/* The file keeps the pool alive without the lock. */
 			fpin = get_file(vma->vm_file);
 			release_fault_lock(vmf);
+			snp_wait_conversion_annotate();
 			wait_event_killable(pool->convert_wait,
 					    snp_page_state(pfn) !=
 					    SNP_PAGE_CONVERTING);
 			fput(fpin);
 			return VM_FAULT_RETRY;
 		}
+		snp_wait_conversion_annotate();
 		if (wait_event_killable(pool->convert_wait,
 					snp_page_state(pfn) !=
 					SNP_PAGE_CONVERTING))
@@ -257,6 +259,18 @@ int snp_pl_pool_mmap(struct snp_pl_pool *pool, struct vm_area_struct *vma)
 	vma->vm_ops = &snp_pl_pool_vm_ops;
 	vma->vm_private_data = pool;
 	return 0;
+}
+
+/**
+ * snp_pl_pool_of() - the test pool a VMA maps
+ * @vma: any VMA (mmap lock held)
+ *
+ * Return: the pool, or NULL if @vma is not a test pool mapping.
+ */
+struct snp_pl_pool *snp_pl_pool_of(struct vm_area_struct *vma)
+{
+	return vma->vm_ops == &snp_pl_pool_vm_ops ? vma->vm_private_data :
+						    NULL;
 }
 
 /**
@@ -364,9 +378,12 @@ out_free:
 /**
  * snp_pl_pool_convert() - SNP_PL_IOC_TEST_CONVERT on the test pool
  * @pool: the pool of @file
- * @file: the file the ioctl was called on
- * @cmd: the validated command
+ * @file: the file the ioctl was called on, or whose pool mapping @addr is
+ * @addr: first user address of the range, in pool mappings of @file
  * @nr: number of pages of the range
+ * @to: %SNP_PAGE_PRIVATE or %SNP_PAGE_SHARED
+ * @flags: 0 or %SNP_CONVERT_NOWAIT
+ * @timeout_ms: how long to wait for pins and references; 0: the default
  * @bad: set on a failure caused by one page: its index in the range
  *
  * Every page of the range is marked converting and its pins drained with
@@ -380,13 +397,10 @@ out_free:
  * Return: 0 or a negative errno (see the uapi header).
  */
 int snp_pl_pool_convert(struct snp_pl_pool *pool, struct file *file,
-			const struct snp_pl_convert *cmd, unsigned long nr,
-			unsigned long *bad)
+			unsigned long addr, unsigned long nr,
+			enum snp_page_state to, unsigned int flags,
+			unsigned int timeout_ms, unsigned long *bad)
 {
-	enum snp_page_state to = cmd->to == SNP_PL_STATE_PRIVATE ?
-				 SNP_PAGE_PRIVATE : SNP_PAGE_SHARED;
-	unsigned int flags = cmd->flags & SNP_PL_CONVERT_NOWAIT ?
-			     SNP_CONVERT_NOWAIT : 0;
 	struct snp_pl_pool_conversion conv = {
 		.owner = {
 			.unmap = snp_pl_pool_unmap,
@@ -407,8 +421,7 @@ int snp_pl_pool_convert(struct snp_pl_pool *pool, struct file *file,
 	if (!items)
 		return -ENOMEM;
 	pfns = (unsigned long *)(items + nr);
-	ret = snp_pl_pool_collect(pool, file, cmd->addr, nr, items, pfns, &n,
-				  bad);
+	ret = snp_pl_pool_collect(pool, file, addr, nr, items, pfns, &n, bad);
 	if (ret)
 		goto out_free;
 	conv.items = items;
@@ -416,7 +429,7 @@ int snp_pl_pool_convert(struct snp_pl_pool *pool, struct file *file,
 	conv.nr = n;
 
 	/* Every page converting, unpinned, unmapped and unreferenced. */
-	ret = snp_convert_begin_pfns(pfns, n, to, flags, cmd->timeout_ms,
+	ret = snp_convert_begin_pfns(pfns, n, to, flags, timeout_ms,
 				     &conv.owner, &idx);
 	if (ret) {
 		if (idx < n)
@@ -426,6 +439,14 @@ int snp_pl_pool_convert(struct snp_pl_pool *pool, struct file *file,
 
 	/* The backend; on error the core restores every page. */
 	ret = snp_convert_end_pfns(pfns, n, to, true);
+
+	/*
+	 * A private page has no user mapping, but a guest may map it through
+	 * KVM (a private gfn of a memslot on the pool): an unmap of the range
+	 * tells KVM's mmu_notifier, which drops the guest's mapping of it.
+	 */
+	if (!ret && to == SNP_PAGE_SHARED)
+		snp_pl_pool_unmap(&conv.owner);
 
 out_wake:
 	wake_up_all(&pool->convert_wait);
