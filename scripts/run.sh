@@ -4,7 +4,10 @@
 # show the layer working: its boot state, the VMM demo (snp_pl_demo: a
 # VMM pins pages for I/O, the guest asks for some of them, the VMM gets
 # EPOLLPRI, unpins, the conversion completes, a touch of a private page
-# gets SIGBUS) and the layer's counters; then a short benchmark table.
+# gets SIGBUS), the VM demo (snp_pl_vm_demo: a guest's host access to a
+# page made private becomes a memory-fault exit, the VMM converts back,
+# the guest finishes) and the layer's counters; then a short benchmark
+# table.
 . "$(dirname "$0")/lib.sh"
 
 "$ROOT/scripts/build-x86.sh"
@@ -14,8 +17,9 @@ rm -rf "$D"
 mkdir -p "$D"
 build_lock
 build_snp_selftests "$KST_SNP/snp_pl_demo"
+build_kvm_selftests x86_64/snp_pl_vm_demo
 flock -u 9
-cp "$KST_SNP/snp_pl_demo" "$D/"
+cp "$KST_SNP/snp_pl_demo" "$KST_KVM/x86_64/snp_pl_vm_demo" "$D/"
 
 CMD='
 echo "== kernel $(uname -r), $(nproc) CPUs"
@@ -24,6 +28,8 @@ dmesg | grep -i "snp_page_lock" | sed "s/^\[[^]]*\] /  /"
 echo "== the VMM demo (/dev/snp_page_lock, test pool):"
 /extra/snp_pl_demo
 rc=$?
+echo "== a VM on memory converted in place (KVM as the consumer):"
+/extra/snp_pl_vm_demo || rc=1
 echo "== counters (/sys/kernel/debug/snp_page_lock/stats):"
 sed "s/^/  /" /sys/kernel/debug/snp_page_lock/stats
 exit $rc

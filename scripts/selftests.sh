@@ -2,28 +2,31 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build the userspace tests statically and run them in one boot of the
 # x86_64 test kernel: our kselftests (tools/testing/selftests/
-# snp_page_lock) and the upstream KVM selftests that exercise private
-# memory on KVM_X86_SW_PROTECTED_VM under nested SVM.
+# snp_page_lock), the upstream KVM selftests that exercise private memory
+# on KVM_X86_SW_PROTECTED_VM under nested SVM, and our KVM selftests
+# (KVM as the layer's consumer); then the KVM test that must WARN, in a
+# boot of its own.
 . "$(dirname "$0")/lib.sh"
 
 "$ROOT/scripts/build-x86.sh"
 
-KST=$BUILD/kselftest
 EXTRA=$BUILD/selftests-extra
-HDRS="-isystem $X86_OUT/usr/include"
 rm -rf "$EXTRA"
-mkdir -p "$KST" "$EXTRA"
+mkdir -p "$KST_KVM" "$EXTRA"
 : > "$EXTRA/tests.list"
 
 build_lock
+# Upstream's private-memory tests, and ours (KVM as the layer's consumer;
+# snp_pl_clobber_test runs in a boot of its own: it must WARN).
 KVM_TESTS="guest_memfd_test x86_64/private_mem_kvm_exits_test
-x86_64/private_mem_conversions_test"
-targets=()
-for t in $KVM_TESTS; do targets+=("$KST/kvm/$t"); done
-log "building KVM selftests: $(echo $KVM_TESTS)"
-make -s -C "$SRC/tools/testing/selftests/kvm" ARCH=x86_64 \
-	OUTPUT="$KST/kvm" KHDR_INCLUDES="$HDRS" EXTRA_CFLAGS=-static \
-	-j"$JOBS" "${targets[@]}" > "$LOGS/kvm-selftests-build.log" 2>&1 || {
+x86_64/private_mem_conversions_test x86_64/snp_pl_vcpu_map_test
+x86_64/snp_pl_kvmclock_test x86_64/snp_pl_emulate_test
+x86_64/snp_pl_npf_test x86_64/snp_pl_vcpu_torture_test"
+KVM_WARN_TESTS="x86_64/snp_pl_clobber_test"
+log "building KVM selftests: $(echo $KVM_TESTS $KVM_WARN_TESTS)"
+# shellcheck disable=SC2086
+build_kvm_selftests $KVM_TESTS $KVM_WARN_TESTS \
+	> "$LOGS/kvm-selftests-build.log" 2>&1 || {
 	tail -40 "$LOGS/kvm-selftests-build.log"
 	die "KVM selftests build failed"
 }
@@ -46,7 +49,7 @@ flock -u 9
 mkdir -p "$EXTRA/kvm"
 for t in $KVM_TESTS; do
 	b=$(basename "$t")
-	cp "$KST/kvm/$t" "$EXTRA/kvm/$b"
+	cp "$KST_KVM/$t" "$EXTRA/kvm/$b"
 	echo "exit $b 600 /extra/kvm/$b" >> "$EXTRA/tests.list"
 done
 cp "$ROOT/scripts/guest/run-tests.sh" "$EXTRA/"
@@ -58,4 +61,21 @@ LOG=$LOGS/$name.log QUIET=1 TIMEOUT=1500 MEM=3G \
 rc=0
 "$ROOT/scripts/count-tests.py" "$LOGS/$name.log" "$name" "$RESULTS" || rc=1
 scan_counted "$name" "$LOGS/$name.log" || rc=1
+
+# A second memory-fault report in one KVM_RUN: the first one must reach
+# userspace intact (the test's verdict) and the kernel must WARN (this
+# boot's EXPECT; CONFIG_KVM_SNP_PAGE_LOCK_DEBUG).
+for t in $KVM_WARN_TESTS; do
+	b=$(basename "$t")
+	W=$BUILD/selftests-warn
+	rm -rf "$W"
+	mkdir -p "$W"
+	cp "$KST_KVM/$t" "$W/"
+	rc1=0
+	LOG=$LOGS/$b.log QUIET=1 TIMEOUT=600 \
+	EXPECT="WARNING:.*kvm_snp_report_fault" \
+		"$ROOT/scripts/vm-run.sh" "/extra/$b" "$W" || rc1=$?
+	[ $rc1 -eq 0 ] || { echo "$b: FAILED (exit $rc1, log: $LOGS/$b.log)"; rc=1; }
+	record_one "$b" $rc1
+done
 exit $rc

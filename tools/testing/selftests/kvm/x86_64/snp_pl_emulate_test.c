@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The x86 emulator and the SNP page lock: a guest "rep outsb" whose buffer
+ * is a page that the /dev/snp_page_lock test pool made private. KVM
+ * emulates the string I/O and reads the buffer: that read must end
+ * KVM_RUN with a memory-fault exit naming the byte (HOST_ACCESS | PRIVATE),
+ * not fall back to MMIO (a KVM_EXIT_MMIO read of the buffer's gpa, after
+ * which the device got a zero byte) nor fail emulation. Once the page is
+ * shared again the instruction runs again and the device gets the guest's
+ * data.
+ */
+#include "snp_pl_kvm.h"
+
+#define POOL_GPA	0xc0000000ul
+#define POOL_SLOT	10
+#define NPAGES		2
+#define PORT		0x80
+#define OFFSET		0x123
+#define BYTE		0xa7
+
+static void guest_code(void)
+{
+	volatile uint8_t *buf = (uint8_t *)POOL_GPA + PAGE_SIZE + OFFSET;
+
+	*buf = BYTE;
+	GUEST_SYNC(1);
+	asm volatile("rep outsb" : "+S"(buf) : "c"(1ul), "d"(PORT) : "memory");
+	GUEST_DONE();
+}
+
+int main(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_run *run;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	char *mem;
+	int fd;
+
+	fd = snp_pl_require();
+	vm = vm_create_shape_with_one_vcpu(snp_pl_protected_shape, &vcpu,
+					   guest_code);
+	mem = snp_pl_pool_region_add(vm, fd, POOL_GPA, POOL_SLOT, NPAGES, 0);
+	virt_map(vm, POOL_GPA, POOL_GPA, NPAGES);
+	run = vcpu->run;
+
+	snp_pl_run_to_ucall(vcpu, UCALL_SYNC, &uc);
+	TEST_ASSERT_EQ((uint8_t)mem[PAGE_SIZE + OFFSET], BYTE);
+
+	TEST_ASSERT_EQ(snp_pl_convert(fd, mem + PAGE_SIZE, PAGE_SIZE,
+				      SNP_PL_STATE_PRIVATE, 0, 0, NULL), 0);
+	snp_pl_expect_fault(vcpu, POOL_GPA + PAGE_SIZE + OFFSET, 1,
+			    SNP_PL_GUEST_FLAGS);
+
+	TEST_ASSERT_EQ(snp_pl_convert(fd, mem + PAGE_SIZE, PAGE_SIZE,
+				      SNP_PL_STATE_SHARED, 0, 0, NULL), 0);
+	vcpu_run(vcpu);
+	TEST_ASSERT(run->exit_reason == KVM_EXIT_IO,
+		    "expected KVM_EXIT_IO, got %s",
+		    exit_reason_str(run->exit_reason));
+	TEST_ASSERT_EQ(run->io.port, PORT);
+	TEST_ASSERT_EQ(run->io.direction, KVM_EXIT_IO_OUT);
+	TEST_ASSERT_EQ(run->io.size, 1);
+	TEST_ASSERT_EQ(*((uint8_t *)run + run->io.data_offset), BYTE);
+
+	snp_pl_run_to_ucall(vcpu, UCALL_DONE, &uc);
+	kvm_vm_free(vm);
+	close(fd);
+	return 0;
+}

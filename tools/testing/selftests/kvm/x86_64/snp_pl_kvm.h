@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers of the KVM selftests of the SNP page lock: guest memory backed by
+ * the /dev/snp_page_lock test pool, whose pages TEST_CONVERT makes private
+ * or shared in place, as a guest's page-state change would.
+ */
+#ifndef SELFTEST_KVM_SNP_PL_KVM_H
+#define SELFTEST_KVM_SNP_PL_KVM_H
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/kvm.h>
+#include <linux/snp_page_lock.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "test_util.h"
+
+#define SNP_PL_DEV		"/dev/snp_page_lock"
+#define SNP_PL_PARAMS		"/sys/module/snp_page_lock/parameters/"
+#define SNP_PL_KVM_PARAMS	"/sys/module/kvm/parameters/"
+#define SNP_PL_STATS		"/sys/kernel/debug/snp_page_lock/stats"
+
+#define SNP_PL_GUEST_FLAGS	(KVM_MEMORY_EXIT_FLAG_HOST_ACCESS | \
+				 KVM_MEMORY_EXIT_FLAG_PRIVATE)
+
+static const struct vm_shape snp_pl_protected_shape = {
+	.mode = VM_MODE_DEFAULT,
+	.type = KVM_X86_SW_PROTECTED_VM,
+};
+
+/* Skip unless the layer, its test pool and SW_PROTECTED VMs are there. */
+static inline int snp_pl_require(void)
+{
+	int fd;
+
+	TEST_REQUIRE(kvm_check_cap(KVM_CAP_VM_TYPES) &
+		     BIT(KVM_X86_SW_PROTECTED_VM));
+	TEST_REQUIRE(kvm_check_cap(KVM_CAP_SNP_PAGE_LOCK) == 1);
+	fd = open(SNP_PL_DEV, O_RDWR | O_CLOEXEC);
+	TEST_ASSERT(fd >= 0, "open %s: %s", SNP_PL_DEV, strerror(errno));
+	return fd;
+}
+
+/*
+ * Back guest pages [@gpa, @gpa + @npages pages) of a new memslot with the
+ * test pool of @fd (at pool page @pgoff): the memslot's host memory is
+ * replaced by a shared mapping of the pool, at the same address. Returns
+ * that address.
+ */
+static inline char *snp_pl_pool_region_add(struct kvm_vm *vm, int fd,
+					   uint64_t gpa, uint32_t slot,
+					   uint64_t npages, off_t pgoff)
+{
+	struct userspace_mem_region *region;
+	void *p;
+
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, gpa, slot,
+				    npages, 0);
+	region = memslot2region(vm, slot);
+	p = mmap(region->host_mem, npages * getpagesize(),
+		 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+		 pgoff * getpagesize());
+	TEST_ASSERT(p == region->host_mem, "mmap of the test pool: %s",
+		    strerror(errno));
+	memset(p, 0, npages * getpagesize());
+	return p;
+}
+
+/* TEST_CONVERT; returns 0 or -errno. */
+static inline int snp_pl_convert(int fd, void *addr, size_t len, __u32 to,
+				 __u32 flags, __u32 timeout_ms, __u64 *off)
+{
+	struct snp_pl_convert c = {
+		.size = sizeof(c),
+		.flags = flags,
+		.addr = (__u64)(unsigned long)addr,
+		.len = len,
+		.to = to,
+		.timeout_ms = timeout_ms,
+		.error_offset = ~0ULL,
+	};
+	int ret = ioctl(fd, SNP_PL_IOC_TEST_CONVERT, &c) ? -errno : 0;
+
+	if (off)
+		*off = c.error_offset;
+	return ret;
+}
+
+static inline int snp_pl_range(int fd, unsigned long req, void *addr,
+			       size_t len)
+{
+	struct snp_pl_range r = {
+		.size = sizeof(r),
+		.addr = (__u64)(unsigned long)addr,
+		.len = len,
+	};
+
+	return ioctl(fd, req, &r) ? -errno : 0;
+}
+
+/* Write a module parameter; returns 0 or -errno. */
+static inline int snp_pl_set_param(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -EIO;
+}
+
+/* A counter of <debugfs>/snp_page_lock/stats, or -1. */
+static inline long snp_pl_stat(const char *name)
+{
+	char line[128], key[64];
+	long val, ret = -1;
+	FILE *f = fopen(SNP_PL_STATS, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %ld", key, &val) == 2 &&
+		    !strcmp(key, name)) {
+			ret = val;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * Run the vCPU once; it must stop with a memory-fault exit for
+ * [@gpa, @gpa + @size) with @flags.
+ */
+static inline void snp_pl_expect_fault(struct kvm_vcpu *vcpu, uint64_t gpa,
+				       uint64_t size, uint64_t flags)
+{
+	int r = _vcpu_run(vcpu);
+
+	TEST_ASSERT(r == -1 && errno == EFAULT,
+		    "KVM_RUN: expected -EFAULT, got %d (errno %d), exit %s",
+		    r, errno, exit_reason_str(vcpu->run->exit_reason));
+	TEST_ASSERT_EQ(vcpu->run->exit_reason, KVM_EXIT_MEMORY_FAULT);
+	TEST_ASSERT_EQ(vcpu->run->memory_fault.gpa, gpa);
+	TEST_ASSERT_EQ(vcpu->run->memory_fault.size, size);
+	TEST_ASSERT_EQ(vcpu->run->memory_fault.flags, flags);
+}
+
+/* Run the vCPU until its next ucall, which must be @cmd; return it. */
+static inline uint64_t snp_pl_run_to_ucall(struct kvm_vcpu *vcpu,
+					   uint64_t cmd, struct ucall *uc)
+{
+	uint64_t got;
+
+	vcpu_run(vcpu);
+	got = get_ucall(vcpu, uc);
+	if (got == UCALL_ABORT)
+		REPORT_GUEST_ASSERT(*uc);
+	TEST_ASSERT(got == cmd, "expected ucall %lu, got %lu (exit %s)",
+		    cmd, got, exit_reason_str(vcpu->run->exit_reason));
+	return got;
+}
+
+#endif /* SELFTEST_KVM_SNP_PL_KVM_H */
