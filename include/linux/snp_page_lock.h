@@ -208,6 +208,31 @@ int snp_make_shared(unsigned long pfn, unsigned long nr_pages,
 		    unsigned int flags);
 
 /**
+ * snp_convert_external() - convert pages whose hardware state the caller sets
+ * @pfn: first page frame number
+ * @nr_pages: number of pages, at least one
+ * @to: %SNP_PAGE_PRIVATE or %SNP_PAGE_SHARED
+ * @flags: 0 or %SNP_CONVERT_NOWAIT
+ * @update: makes the change in hardware for the whole range (an RMPUPDATE
+ *	    with the guest's ASID and GPA, which the layer's backend does not
+ *	    know); on error it must leave every page as it was
+ * @arg: passed to @update
+ *
+ * As snp_make_private() / snp_make_shared() (pages marked converting, pins
+ * waited for or failed on), with @update in place of the layer's backend.
+ * For memory the host never maps through user mappings (guest_memfd
+ * without mmap, VMSA pages): no reference check is made. Sleeps.
+ *
+ * Return: 0, the errors of snp_make_private(), or @update's error (then
+ * nothing changed).
+ */
+int snp_convert_external(unsigned long pfn, unsigned long nr_pages,
+			 enum snp_page_state to, unsigned int flags,
+			 int (*update)(unsigned long pfn,
+				       unsigned long nr_pages, void *arg),
+			 void *arg);
+
+/**
  * snp_page_state() - current state of a page
  * @pfn: page frame number
  *
@@ -388,6 +413,18 @@ static inline int snp_make_private(unsigned long pfn, unsigned long nr_pages,
 
 static inline int snp_make_shared(unsigned long pfn, unsigned long nr_pages,
 				  unsigned int flags)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int snp_convert_external(unsigned long pfn,
+				       unsigned long nr_pages,
+				       enum snp_page_state to,
+				       unsigned int flags,
+				       int (*update)(unsigned long pfn,
+						     unsigned long nr_pages,
+						     void *arg),
+				       void *arg)
 {
 	return -EOPNOTSUPP;
 }

@@ -984,6 +984,8 @@ static int __snp_convert_begin(const struct snp_pfn_set *set,
 	/* Phase 3 (G7): no user mapping, no reference but the owner's. */
 	if (owner && owner->unmap)
 		owner->unmap(owner);
+	if (owner && owner->refs < 0)
+		return 0;
 	ret = snp_check_refs(set, owner ? owner->refs : 1, flags, deadline, &i);
 	if (!ret)
 		return 0;
@@ -1273,6 +1275,39 @@ int snp_make_private(unsigned long pfn, unsigned long nr_pages,
 	return snp_convert(pfn, nr_pages, SNP_PAGE_PRIVATE, flags);
 }
 EXPORT_SYMBOL_GPL(snp_make_private);
+
+/* The owner of memory the host never maps through user mappings. */
+static const struct snp_convert_owner snp_owner_unmapped = {
+	.refs = -1,
+};
+
+int snp_convert_external(unsigned long pfn, unsigned long nr_pages,
+			 enum snp_page_state to, unsigned int flags,
+			 int (*update)(unsigned long pfn,
+				       unsigned long nr_pages, void *arg),
+			 void *arg)
+{
+	struct snp_pfn_set set = { .base = pfn, .nr = nr_pages };
+	int ret;
+
+	ret = __snp_convert_begin(&set, to, flags, 0, &snp_owner_unmapped,
+				  NULL);
+	if (ret)
+		return ret;
+	ret = update(pfn, nr_pages, arg);
+	if (ret) {
+		snp_stat_add(SNP_STAT_BACKEND_ERRORS, 1);
+		snp_finish(&set, 0, nr_pages, to, false);
+		snp_convert_aborted(pfn, nr_pages, to, ret);
+		return ret;
+	}
+	snp_finish(&set, 0, nr_pages, to, true);
+	snp_stat_add(to == SNP_PAGE_PRIVATE ? SNP_STAT_TO_PRIVATE :
+		     SNP_STAT_TO_SHARED, nr_pages);
+	trace_snp_convert_end(pfn, nr_pages, to, 0);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(snp_convert_external);
 
 int snp_make_shared(unsigned long pfn, unsigned long nr_pages,
 		    unsigned int flags)

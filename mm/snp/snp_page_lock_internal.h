@@ -149,6 +149,8 @@ int snp_convert_notifier_unregister(struct notifier_block *nb);
  *	  lookup's). A folio holding more is referenced by someone else (a
  *	  GUP user, a pipe, an in-flight I/O): the conversion waits for those
  *	  references or fails, it never makes the page private under one.
+ *	  Negative: memory the host never maps through user mappings, whose
+ *	  references are all the owner's (snp_convert_external()).
  *
  * A conversion without an owner behaves as if its owner held one reference
  * on each folio and had no user mapping of it: a page its caller
