@@ -15,8 +15,12 @@
 #include <linux/snp_page_lock_types.h>
 #include <linux/types.h>
 
+struct file;
 struct page;
 struct page_ext_operations;
+struct snp_convert_owner;
+struct snp_user_owner;
+struct vm_area_struct;
 
 /**
  * enum snp_page_state - ownership state of a 4 KiB page
@@ -208,6 +212,83 @@ int snp_make_shared(unsigned long pfn, unsigned long nr_pages,
 		    unsigned int flags);
 
 /**
+ * struct snp_convert_owner - the owner of the pages of a conversion (G7)
+ * @unmap: remove every user mapping of the pages of the conversion, so that
+ *	   no new reference can be taken through one. Called during a
+ *	   conversion to private, after the pins have drained and before the
+ *	   page references are checked; may sleep. NULL: the pages have no
+ *	   user mapping.
+ * @refs: the references the owner itself holds on each folio of the set
+ *	  once it is unmapped (its allocation's, the page cache's, its own
+ *	  lookup's). A folio holding more is referenced by someone else (a
+ *	  GUP user, a pipe, an in-flight I/O): the conversion waits for those
+ *	  references or fails, it never makes the page private under one.
+ *	  Negative: memory the host never maps through user mappings, whose
+ *	  references are all the owner's (snp_convert_external()).
+ *
+ * A conversion without an owner behaves as if its owner held one reference
+ * on each folio and had no user mapping of it: a page its caller
+ * allocated and has not given to anybody.
+ */
+struct snp_convert_owner {
+	void (*unmap)(const struct snp_convert_owner *owner);
+	int refs;
+};
+
+/**
+ * snp_convert_begin_pfns() - phase one of a conversion of an owner's pages
+ * @pfns: the pages, distinct page frame numbers
+ * @nr: number of entries in @pfns
+ * @to: %SNP_PAGE_PRIVATE or %SNP_PAGE_SHARED
+ * @flags: 0 or %SNP_CONVERT_NOWAIT
+ * @timeout_ms: how long to wait for pins and references in total; 0: the
+ *		module parameter ``snp_page_lock.convert_timeout_ms``
+ * @owner: the owner of the pages (its user mappings and its references),
+ *	   or NULL for pages as snp_make_private() expects them
+ * @bad_idx: if not NULL, receives the index in @pfns of the failing page
+ *
+ * For owners of guest memory that convert pages in place (the test pool,
+ * guest_memfd): every page is marked CONVERTING before the first wait, so
+ * no page of the set can gain a pin while the converter waits for another;
+ * every holder of a pin on a page of the set is notified before the first
+ * wait, and revocable pins are revoked. To private, once the pins have
+ * drained, @owner->unmap removes the pages from user mappings and each
+ * folio must then hold no more than @owner->refs references (G7): extra
+ * ones are waited for within the same timeout, or fail the conversion
+ * with %SNP_CONVERT_NOWAIT; a DMA-pinned folio fails it at once. On
+ * success every page is CONVERTING, unpinned and unreferenced, and the
+ * caller finishes with snp_convert_end_pfns(); on error nothing changed.
+ * Sleeps.
+ *
+ * Return: 0, -EINVAL (bad arguments, a page without page_ext or not in the
+ * opposite state of @to), -EAGAIN (a page is converting), -EBUSY (pins or
+ * references did not drain: NOWAIT or timeout; or a page is DMA-pinned),
+ * -EINTR (fatal signal), -EOPNOTSUPP (layer off).
+ */
+int snp_convert_begin_pfns(const unsigned long *pfns, unsigned long nr,
+			   enum snp_page_state to, unsigned int flags,
+			   unsigned int timeout_ms,
+			   const struct snp_convert_owner *owner,
+			   unsigned long *bad_idx);
+
+/**
+ * snp_convert_end_pfns() - phase two of a conversion of an owner's pages
+ * @pfns: as passed to snp_convert_begin_pfns()
+ * @nr: as passed to snp_convert_begin_pfns()
+ * @to: as passed to snp_convert_begin_pfns()
+ * @commit: true to convert the pages in the backend and commit, false to
+ *	    abort (restore the state the pages had before begin)
+ *
+ * If the backend fails on a page, the pages it already converted are
+ * converted back and the whole set is aborted; a page it cannot convert
+ * back keeps its new state, reported and counted (``rollback_failures``).
+ *
+ * Return: 0, the backend's error, or -EINVAL on bad arguments.
+ */
+int snp_convert_end_pfns(const unsigned long *pfns, unsigned long nr,
+			 enum snp_page_state to, bool commit);
+
+/**
  * snp_convert_external() - convert pages whose hardware state the caller sets
  * @pfn: first page frame number
  * @nr_pages: number of pages, at least one
@@ -310,14 +391,63 @@ void snp_revocable_pin_destroy(struct snp_revocable_pin *rp);
  */
 void snp_wait_conversion_annotate(void);
 
+/* No page at that index of an owner's file (never allocated). */
+#define SNP_USER_NO_PFN	ULONG_MAX
+
+/**
+ * struct snp_user_owner - an owner of user-mapped guest memory whose pages
+ *	change state in place (the /dev/snp_page_lock test pool,
+ *	guest_memfd)
+ * @vm_ops: the vm_operations of its mappings: how its VMAs are known
+ * @page: the page at file page offset @index of @file, if one is allocated
+ *	  (sets *@pfn); must not fault anything in or sleep long
+ * @convert: convert the pages [@index, @index + @nr) of @file in place
+ *	     (%SNP_PAGE_PRIVATE or %SNP_PAGE_SHARED, flags 0 or
+ *	     %SNP_CONVERT_NOWAIT), as its own interface would; may sleep
+ * @node: in the layer's list of owners (the layer's)
+ *
+ * A private page has no user mapping: the owner is how the VMM ABI (PIN,
+ * QUERY) and KVM (snp_user_*()) find it behind a user address.
+ */
+struct snp_user_owner {
+	const struct vm_operations_struct *vm_ops;
+	bool (*page)(struct file *file, pgoff_t index, unsigned long *pfn);
+	int (*convert)(struct file *file, pgoff_t index, unsigned long nr,
+		       enum snp_page_state to, unsigned int flags);
+	struct list_head node;
+};
+
+/**
+ * snp_user_owner_register() - make an owner's mappings known to the layer
+ * @owner: the owner; stays registered until snp_user_owner_unregister()
+ */
+void snp_user_owner_register(struct snp_user_owner *owner);
+
+/**
+ * snp_user_owner_unregister() - undo snp_user_owner_register()
+ * @owner: the owner; sleeps (an RCU grace period)
+ */
+void snp_user_owner_unregister(struct snp_user_owner *owner);
+
+/**
+ * snp_user_owner_lookup() - the page an owner has behind a user address
+ * @vma: the VMA of @addr (mmap lock held)
+ * @addr: the user address
+ * @pfn: set to the page's pfn, or %SNP_USER_NO_PFN if none is allocated
+ *
+ * Return: true if @vma maps an in-place owner's memory (then @pfn is set).
+ */
+bool snp_user_owner_lookup(struct vm_area_struct *vma, unsigned long addr,
+			   unsigned long *pfn);
+
 /**
  * snp_user_page_state() - state of the page behind a user address
  * @addr: a user address of current->mm
  *
  * For a caller whose access to guest memory through a user address (a KVM
  * memslot's hva) failed: was it because the page is private or converting?
- * The page is looked up without faulting anything in: in its owner (the
- * /dev/snp_page_lock test pool) if it has one, else in the page tables.
+ * The page is looked up without faulting anything in: by its in-place
+ * owner if it has one, else in the page tables.
  * Takes the mmap lock for read: the caller must not hold it.
  *
  * Return: the page's state; %SNP_PAGE_SHARED when nothing is mapped there
@@ -329,9 +459,9 @@ enum snp_page_state snp_user_page_state(unsigned long addr);
  * snp_user_in_place() - is a user address memory that converts in place?
  * @addr: a user address of current->mm
  *
- * True for the mappings of owners whose pages change state in place (the
- * /dev/snp_page_lock test pool): a failed access there may be a page that
- * was private or converting at the time and is shared again now.
+ * True for the mappings of owners whose pages change state in place
+ * (struct snp_user_owner): a failed access there may be a page that was
+ * private or converting at the time and is shared again now.
  * Takes the mmap lock for read.
  *
  * Return: true if such an owner maps @addr.
@@ -347,8 +477,9 @@ bool snp_user_in_place(unsigned long addr);
  *
  * Converts the pages as their owner does (removing them from user
  * mappings, waiting for pins and references within the layer's timeout;
- * see snp_make_private()). Only owners that convert in place can: the
- * /dev/snp_page_lock test pool. Sleeps; takes the mmap lock.
+ * see snp_make_private()). Only in-place owners (struct snp_user_owner)
+ * can; the range must be within one of their VMAs. Sleeps; takes the mmap
+ * lock.
  *
  * Return: 0, -EOPNOTSUPP (no such owner at @addr, or the layer is off),
  * or the errors of snp_make_private() and snp_make_shared().
@@ -417,6 +548,24 @@ static inline int snp_make_shared(unsigned long pfn, unsigned long nr_pages,
 	return -EOPNOTSUPP;
 }
 
+static inline int snp_convert_begin_pfns(const unsigned long *pfns,
+					 unsigned long nr,
+					 enum snp_page_state to,
+					 unsigned int flags,
+					 unsigned int timeout_ms,
+					 const struct snp_convert_owner *owner,
+					 unsigned long *bad_idx)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int snp_convert_end_pfns(const unsigned long *pfns,
+				       unsigned long nr,
+				       enum snp_page_state to, bool commit)
+{
+	return -EOPNOTSUPP;
+}
+
 static inline int snp_convert_external(unsigned long pfn,
 				       unsigned long nr_pages,
 				       enum snp_page_state to,
@@ -460,6 +609,21 @@ static inline void snp_wait_conversion_annotate(void)
 static inline enum snp_page_state snp_user_page_state(unsigned long addr)
 {
 	return SNP_PAGE_SHARED;
+}
+
+static inline void snp_user_owner_register(struct snp_user_owner *owner)
+{
+}
+
+static inline void snp_user_owner_unregister(struct snp_user_owner *owner)
+{
+}
+
+static inline bool snp_user_owner_lookup(struct vm_area_struct *vma,
+					 unsigned long addr,
+					 unsigned long *pfn)
+{
+	return false;
 }
 
 static inline bool snp_user_in_place(unsigned long addr)

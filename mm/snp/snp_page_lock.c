@@ -1039,28 +1039,6 @@ int snp_convert_begin(unsigned long pfn, unsigned long nr_pages,
 }
 EXPORT_SYMBOL_IF_KUNIT(snp_convert_begin);
 
-/**
- * snp_convert_begin_pfns() - phase one of a conversion of scattered pages
- * @pfns: the pages, distinct page frame numbers
- * @nr: number of entries in @pfns
- * @to: %SNP_PAGE_PRIVATE or %SNP_PAGE_SHARED
- * @flags: 0 or %SNP_CONVERT_NOWAIT
- * @timeout_ms: how long to wait for pins and references in total; 0: the
- *		module parameter
- * @owner: the owner of the pages (its user mappings and its references),
- *	   or NULL for pages as snp_convert_begin() expects them
- * @bad_idx: if not NULL, receives the index in @pfns of the failing page
- *
- * As snp_convert_begin(), for pages that need not be contiguous (the pages
- * of a file): every page is marked CONVERTING before the first wait, so no
- * page of the set can gain a pin while the converter waits for another,
- * and every pin holder of the set is notified before the first wait. To
- * private, once the pins have drained, @owner->unmap removes the pages
- * from user mappings and each folio must then hold no more than
- * @owner->refs references. Finish with snp_convert_end_pfns().
- *
- * Return: as snp_convert_begin().
- */
 int snp_convert_begin_pfns(const unsigned long *pfns, unsigned long nr,
 			   enum snp_page_state to, unsigned int flags,
 			   unsigned int timeout_ms,
@@ -1071,7 +1049,7 @@ int snp_convert_begin_pfns(const unsigned long *pfns, unsigned long nr,
 
 	return __snp_convert_begin(&set, to, flags, timeout_ms, owner, bad_idx);
 }
-EXPORT_SYMBOL_IF_KUNIT(snp_convert_begin_pfns);
+EXPORT_SYMBOL_GPL(snp_convert_begin_pfns);
 
 /*
  * Leave the CONVERTING state: commit to @to, or restore the old state.
@@ -1238,17 +1216,6 @@ int snp_convert_end(unsigned long pfn, unsigned long nr_pages,
 }
 EXPORT_SYMBOL_IF_KUNIT(snp_convert_end);
 
-/**
- * snp_convert_end_pfns() - phase two of a conversion of scattered pages
- * @pfns: as passed to snp_convert_begin_pfns()
- * @nr: as passed to snp_convert_begin_pfns()
- * @to: as passed to snp_convert_begin_pfns()
- * @commit: true to convert in the backend and commit, false to abort
- *
- * As snp_convert_end(), for a set begun with snp_convert_begin_pfns().
- *
- * Return: as snp_convert_end().
- */
 int snp_convert_end_pfns(const unsigned long *pfns, unsigned long nr,
 			 enum snp_page_state to, bool commit)
 {
@@ -1256,7 +1223,7 @@ int snp_convert_end_pfns(const unsigned long *pfns, unsigned long nr,
 
 	return __snp_convert_end(&set, to, commit);
 }
-EXPORT_SYMBOL_IF_KUNIT(snp_convert_end_pfns);
+EXPORT_SYMBOL_GPL(snp_convert_end_pfns);
 
 static int snp_convert(unsigned long pfn, unsigned long nr_pages,
 		       enum snp_page_state to, unsigned int flags)

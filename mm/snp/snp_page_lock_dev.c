@@ -149,8 +149,9 @@ static int snp_pl_check_range(u64 addr, u64 len, unsigned long *nr)
 
 /*
  * Look up the pfns of [@addr, @addr + @nr pages) without faulting anything
- * in: a test pool page in its pool, any other page through the page tables.
- * A page that is not present gets SNP_PL_NO_PFN. Returns -EFAULT and the
+ * in: a page of an in-place owner (the test pool, guest_memfd) by its
+ * owner, any other page through the page tables.
+ * A page that is not present gets SNP_USER_NO_PFN. Returns -EFAULT and the
  * index in @bad (if not NULL) if a page has no VMA.
  */
 static int snp_pl_resolve(unsigned long addr, unsigned long nr,
@@ -175,13 +176,13 @@ static int snp_pl_resolve(unsigned long addr, unsigned long nr,
 				break;
 			}
 		}
-		if (snp_pl_pool_lookup(vma, va, &pfns[i]))
+		if (snp_user_owner_lookup(vma, va, &pfns[i]))
 			continue;
 		if (get_user_page_fast_only(va, 0, &page)) {
 			pfns[i] = page_to_pfn(page);
 			put_page(page);
 		} else {
-			pfns[i] = SNP_PL_NO_PFN;
+			pfns[i] = SNP_USER_NO_PFN;
 		}
 	}
 	mmap_read_unlock(mm);
@@ -193,7 +194,7 @@ static u8 snp_pl_state(struct snp_pl_file *pf, unsigned long pfn)
 {
 	u8 state;
 
-	if (pfn == SNP_PL_NO_PFN)
+	if (pfn == SNP_USER_NO_PFN)
 		return SNP_PL_STATE_SHARED;
 
 	switch (snp_page_state(pfn)) {
@@ -440,10 +441,11 @@ static void snp_pl_unpin_page(unsigned long pfn)
  */
 
 /*
- * Turn a GUP failure on page @va into the ABI's error. A writable test pool
- * mapping only fails GUP because the pool's fault handler refused a private
- * page: -EPERM if the page is still private, -EAGAIN if it is converting or
- * already shared again (the caller retries).
+ * Turn a GUP failure on page @va into the ABI's error. A writable mapping
+ * of an in-place owner (the test pool, guest_memfd) only fails GUP because
+ * its fault handler refused a private page: -EPERM if the page is still
+ * private, -EAGAIN if it is converting or already shared again (the caller
+ * retries).
  */
 static int snp_pl_gup_error(struct snp_pl_file *pf, unsigned long va, int err)
 {
@@ -458,7 +460,7 @@ static int snp_pl_gup_error(struct snp_pl_file *pf, unsigned long va, int err)
 		return -EINTR;
 	vma = vma_lookup(mm, va);
 	if (vma && (vma->vm_flags & VM_WRITE) &&
-	    snp_pl_pool_lookup(vma, va, &pfn) && pfn != SNP_PL_NO_PFN)
+	    snp_user_owner_lookup(vma, va, &pfn) && pfn != SNP_USER_NO_PFN)
 		ret = snp_pl_state_error(snp_pl_state(pf, pfn)) ?: -EAGAIN;
 	mmap_read_unlock(mm);
 	return ret;

@@ -15,21 +15,15 @@
 struct snp_pl_convert;
 struct snp_pl_pool;
 
-/* Returned by snp_pl_pool_lookup() for a pool page never faulted in. */
-#define SNP_PL_NO_PFN	ULONG_MAX
-
 #ifdef CONFIG_SNP_PAGE_LOCK_TEST
 
 struct snp_pl_pool *snp_pl_pool_create(struct file *file);
 void snp_pl_pool_destroy(struct snp_pl_pool *pool, struct file *file);
 int snp_pl_pool_mmap(struct snp_pl_pool *pool, struct vm_area_struct *vma);
-bool snp_pl_pool_lookup(struct vm_area_struct *vma, unsigned long addr,
-			unsigned long *pfn);
 int snp_pl_pool_convert(struct snp_pl_pool *pool, struct file *file,
 			unsigned long addr, unsigned long nr,
 			enum snp_page_state to, unsigned int flags,
 			unsigned int timeout_ms, unsigned long *bad);
-struct snp_pl_pool *snp_pl_pool_of(struct vm_area_struct *vma);
 
 #else /* !CONFIG_SNP_PAGE_LOCK_TEST */
 
@@ -49,12 +43,6 @@ static inline int snp_pl_pool_mmap(struct snp_pl_pool *pool,
 	return -ENODEV;
 }
 
-static inline bool snp_pl_pool_lookup(struct vm_area_struct *vma,
-				      unsigned long addr, unsigned long *pfn)
-{
-	return false;
-}
-
 static inline int snp_pl_pool_convert(struct snp_pl_pool *pool,
 				      struct file *file, unsigned long addr,
 				      unsigned long nr, enum snp_page_state to,
@@ -63,11 +51,6 @@ static inline int snp_pl_pool_convert(struct snp_pl_pool *pool,
 				      unsigned long *bad)
 {
 	return -EOPNOTSUPP;
-}
-
-static inline struct snp_pl_pool *snp_pl_pool_of(struct vm_area_struct *vma)
-{
-	return NULL;
 }
 
 #endif /* CONFIG_SNP_PAGE_LOCK_TEST */

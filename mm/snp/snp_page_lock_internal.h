@@ -137,30 +137,6 @@ struct snp_convert_wait_info {
 int snp_convert_notifier_register(struct notifier_block *nb);
 int snp_convert_notifier_unregister(struct notifier_block *nb);
 
-/**
- * struct snp_convert_owner - the owner of the pages of a conversion (G7)
- * @unmap: remove every user mapping of the pages of the conversion, so that
- *	   no new reference can be taken through one. Called during a
- *	   conversion to private, after the pins have drained and before the
- *	   page references are checked; may sleep. NULL: the pages have no
- *	   user mapping.
- * @refs: the references the owner itself holds on each folio of the set
- *	  once it is unmapped (its allocation's, the page cache's, its own
- *	  lookup's). A folio holding more is referenced by someone else (a
- *	  GUP user, a pipe, an in-flight I/O): the conversion waits for those
- *	  references or fails, it never makes the page private under one.
- *	  Negative: memory the host never maps through user mappings, whose
- *	  references are all the owner's (snp_convert_external()).
- *
- * A conversion without an owner behaves as if its owner held one reference
- * on each folio and had no user mapping of it: a page its caller
- * allocated and has not given to anybody.
- */
-struct snp_convert_owner {
-	void (*unmap)(const struct snp_convert_owner *owner);
-	int refs;
-};
-
 /*
  * Two-phase conversion, for callers with work between the phases: see the
  * kernel-doc in snp_page_lock.c.
@@ -170,13 +146,6 @@ int snp_convert_begin(unsigned long pfn, unsigned long nr_pages,
 		      unsigned int timeout_ms, unsigned long *bad_pfn);
 int snp_convert_end(unsigned long pfn, unsigned long nr_pages,
 		    enum snp_page_state to, bool commit);
-int snp_convert_begin_pfns(const unsigned long *pfns, unsigned long nr,
-			   enum snp_page_state to, unsigned int flags,
-			   unsigned int timeout_ms,
-			   const struct snp_convert_owner *owner,
-			   unsigned long *bad_idx);
-int snp_convert_end_pfns(const unsigned long *pfns, unsigned long nr,
-			 enum snp_page_state to, bool commit);
 
 unsigned int snp_revoke_page(unsigned long pfn);
 

@@ -89,6 +89,12 @@ struct snp_pl_pool_item {
 
 static const struct vm_operations_struct snp_pl_pool_vm_ops;
 
+/* The pool of a file of the device (its f_mapping is the pool's). */
+static struct snp_pl_pool *snp_pl_pool_of_file(struct file *file)
+{
+	return container_of(file->f_mapping, struct snp_pl_pool, mapping);
+}
+
 static pgoff_t snp_pl_pool_index(struct vm_area_struct *vma,
 				 unsigned long addr)
 {
@@ -261,37 +267,16 @@ int snp_pl_pool_mmap(struct snp_pl_pool *pool, struct vm_area_struct *vma)
 	return 0;
 }
 
-/**
- * snp_pl_pool_of() - the test pool a VMA maps
- * @vma: any VMA (mmap lock held)
- *
- * Return: the pool, or NULL if @vma is not a test pool mapping.
- */
-struct snp_pl_pool *snp_pl_pool_of(struct vm_area_struct *vma)
+/* Owner op: the pool page at @index of @file's pool, if it was ever used. */
+static bool snp_pl_pool_page(struct file *file, pgoff_t index,
+			     unsigned long *pfn)
 {
-	return vma->vm_ops == &snp_pl_pool_vm_ops ? vma->vm_private_data :
-						    NULL;
-}
+	struct snp_pl_pool *pool = snp_pl_pool_of_file(file);
+	struct page *page = pool ? xa_load(&pool->pages, index) : NULL;
 
-/**
- * snp_pl_pool_lookup() - find the test pool page mapped at a user address
- * @vma: the VMA of @addr (mmap lock held)
- * @addr: the user address
- * @pfn: the page's pfn, or %SNP_PL_NO_PFN if it was never used
- *
- * Return: true if @vma maps a test pool (then @pfn is set), else false.
- */
-bool snp_pl_pool_lookup(struct vm_area_struct *vma, unsigned long addr,
-			unsigned long *pfn)
-{
-	struct snp_pl_pool *pool;
-	struct page *page;
-
-	if (vma->vm_ops != &snp_pl_pool_vm_ops)
+	if (!page)
 		return false;
-	pool = vma->vm_private_data;
-	page = xa_load(&pool->pages, snp_pl_pool_index(vma, addr));
-	*pfn = page ? page_to_pfn(page) : SNP_PL_NO_PFN;
+	*pfn = page_to_pfn(page);
 	return true;
 }
 
@@ -375,10 +360,55 @@ out_free:
 	return ret;
 }
 
+/*
+ * Convert the collected pages @pfns (at pool @items) to @to, all or
+ * nothing. On a failure caused by one page, *@idx is its index in @pfns.
+ */
+static int snp_pl_pool_convert_pages(struct snp_pl_pool *pool,
+				     const struct snp_pl_pool_item *items,
+				     const unsigned long *pfns, unsigned long n,
+				     enum snp_page_state to, unsigned int flags,
+				     unsigned int timeout_ms, unsigned long *idx)
+{
+	struct snp_pl_pool_conversion conv = {
+		.owner = {
+			.unmap = snp_pl_pool_unmap,
+			/* The pool's own reference (its xarray). */
+			.refs = 1,
+		},
+		.pool = pool,
+		.items = items,
+		.pfns = pfns,
+		.nr = n,
+	};
+	int ret;
+
+	/* Every page converting, unpinned, unmapped and unreferenced. */
+	ret = snp_convert_begin_pfns(pfns, n, to, flags, timeout_ms,
+				     &conv.owner, idx);
+	if (ret)
+		goto out_wake;
+
+	/* The backend; on error the core restores every page. */
+	ret = snp_convert_end_pfns(pfns, n, to, true);
+
+	/*
+	 * A private page has no user mapping, but a guest may map it through
+	 * KVM (a private gfn of a memslot on the pool): an unmap of the range
+	 * tells KVM's mmu_notifier, which drops the guest's mapping of it.
+	 */
+	if (!ret && to == SNP_PAGE_SHARED)
+		snp_pl_pool_unmap(&conv.owner);
+
+out_wake:
+	wake_up_all(&pool->convert_wait);
+	return ret;
+}
+
 /**
  * snp_pl_pool_convert() - SNP_PL_IOC_TEST_CONVERT on the test pool
  * @pool: the pool of @file
- * @file: the file the ioctl was called on, or whose pool mapping @addr is
+ * @file: the file the ioctl was called on
  * @addr: first user address of the range, in pool mappings of @file
  * @nr: number of pages of the range
  * @to: %SNP_PAGE_PRIVATE or %SNP_PAGE_SHARED
@@ -401,14 +431,6 @@ int snp_pl_pool_convert(struct snp_pl_pool *pool, struct file *file,
 			enum snp_page_state to, unsigned int flags,
 			unsigned int timeout_ms, unsigned long *bad)
 {
-	struct snp_pl_pool_conversion conv = {
-		.owner = {
-			.unmap = snp_pl_pool_unmap,
-			/* The pool's own reference (its xarray). */
-			.refs = 1,
-		},
-		.pool = pool,
-	};
 	unsigned long n, idx = ULONG_MAX;
 	struct snp_pl_pool_item *items;
 	unsigned long *pfns;
@@ -422,35 +444,60 @@ int snp_pl_pool_convert(struct snp_pl_pool *pool, struct file *file,
 		return -ENOMEM;
 	pfns = (unsigned long *)(items + nr);
 	ret = snp_pl_pool_collect(pool, file, addr, nr, items, pfns, &n, bad);
-	if (ret)
-		goto out_free;
-	conv.items = items;
-	conv.pfns = pfns;
-	conv.nr = n;
-
-	/* Every page converting, unpinned, unmapped and unreferenced. */
-	ret = snp_convert_begin_pfns(pfns, n, to, flags, timeout_ms,
-				     &conv.owner, &idx);
-	if (ret) {
-		if (idx < n)
+	if (!ret) {
+		ret = snp_pl_pool_convert_pages(pool, items, pfns, n, to, flags,
+						timeout_ms, &idx);
+		if (ret && idx < n)
 			*bad = items[idx].offset;
-		goto out_wake;
 	}
-
-	/* The backend; on error the core restores every page. */
-	ret = snp_convert_end_pfns(pfns, n, to, true);
-
-	/*
-	 * A private page has no user mapping, but a guest may map it through
-	 * KVM (a private gfn of a memslot on the pool): an unmap of the range
-	 * tells KVM's mmu_notifier, which drops the guest's mapping of it.
-	 */
-	if (!ret && to == SNP_PAGE_SHARED)
-		snp_pl_pool_unmap(&conv.owner);
-
-out_wake:
-	wake_up_all(&pool->convert_wait);
-out_free:
 	kvfree(items);
 	return ret;
 }
+
+/* Owner op: convert pool pages [@index, @index + @nr) of @file in place. */
+static int snp_pl_pool_convert_range(struct file *file, pgoff_t index,
+				     unsigned long nr, enum snp_page_state to,
+				     unsigned int flags)
+{
+	struct snp_pl_pool *pool = snp_pl_pool_of_file(file);
+	struct snp_pl_pool_item *items;
+	unsigned long *pfns, i, idx;
+	struct page *page;
+	int ret = 0;
+
+	if (!pool || index >= pool->max_pages || nr > pool->max_pages - index)
+		return -EINVAL;
+	items = kvmalloc_array(nr, sizeof(*items) + sizeof(*pfns), GFP_KERNEL);
+	if (!items)
+		return -ENOMEM;
+	pfns = (unsigned long *)(items + nr);
+	for (i = 0; i < nr; i++) {
+		page = snp_pl_pool_get(pool, index + i);
+		if (IS_ERR(page)) {
+			ret = PTR_ERR(page);
+			goto out;
+		}
+		items[i].index = index + i;
+		items[i].offset = i;
+		pfns[i] = page_to_pfn(page);
+	}
+	ret = snp_pl_pool_convert_pages(pool, items, pfns, nr, to, flags, 0,
+					&idx);
+out:
+	kvfree(items);
+	return ret;
+}
+
+static struct snp_user_owner snp_pl_pool_owner = {
+	.vm_ops = &snp_pl_pool_vm_ops,
+	.page = snp_pl_pool_page,
+	.convert = snp_pl_pool_convert_range,
+};
+
+static int __init snp_pl_pool_owner_init(void)
+{
+	if (snp_page_lock_is_enabled())
+		snp_user_owner_register(&snp_pl_pool_owner);
+	return 0;
+}
+device_initcall(snp_pl_pool_owner_init);
