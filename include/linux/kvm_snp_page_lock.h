@@ -13,6 +13,7 @@
 #include <linux/kvm_types.h>
 #include <linux/types.h>
 
+struct dentry;
 struct kvm;
 struct kvm_vcpu;
 struct kvm_memory_slot;
@@ -288,5 +289,249 @@ static inline void kvm_snp_gpc_deactivated(struct gfn_to_pfn_cache *gpc)
 }
 
 #endif /* CONFIG_SNP_PAGE_LOCK */
+
+#if defined(CONFIG_SNP_PAGE_LOCK) && defined(CONFIG_KVM_PRIVATE_MEM)
+/* guest_memfd converted in place (virt/kvm/snp/kvm_snp_gmem.c). */
+
+struct address_space;
+struct file;
+struct folio;
+struct inode;
+struct vm_area_struct;
+
+/**
+ * kvm_snp_gmem_flags() - guest_memfd creation flags of the in-place mode
+ * @kvm: the VM (NULL: the system-wide answer)
+ *
+ * Return: GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED for a
+ * KVM_X86_SW_PROTECTED_VM with the layer on (with @kvm NULL: if the host
+ * has such VMs), else 0.
+ */
+u64 kvm_snp_gmem_flags(struct kvm *kvm);
+
+struct kvm_snp_gmem;
+
+/**
+ * kvm_snp_gmem_alloc() - the in-place state of a guest_memfd to be created
+ * @size: its size in bytes
+ * @flags: its creation flags
+ *
+ * Return: the state (GUEST_MEMFD_FLAG_MMAP), NULL (not converted in
+ * place), ERR_PTR(-EINVAL) (INIT_SHARED without MMAP) or ERR_PTR(-ENOMEM).
+ */
+struct kvm_snp_gmem *kvm_snp_gmem_alloc(loff_t size, u64 flags);
+
+/**
+ * kvm_snp_gmem_attach() - give the new guest_memfd inode its state
+ * @inode: the inode
+ * @st: what kvm_snp_gmem_alloc() returned (may be NULL)
+ */
+void kvm_snp_gmem_attach(struct inode *inode, struct kvm_snp_gmem *st);
+
+/**
+ * kvm_snp_gmem_free() - free a state that was never attached
+ * @st: what kvm_snp_gmem_alloc() returned (may be NULL)
+ */
+void kvm_snp_gmem_free(struct kvm_snp_gmem *st);
+
+/**
+ * kvm_snp_gmem_in_place() - is this guest_memfd mmap()able and converted
+ *	in place?
+ * @inode: its inode
+ *
+ * Return: true if created with GUEST_MEMFD_FLAG_MMAP.
+ */
+bool kvm_snp_gmem_in_place(struct inode *inode);
+
+/**
+ * kvm_snp_gmem_release() - the last file of a guest_memfd is gone
+ * @inode: its inode (its pages are freed later, with it)
+ */
+void kvm_snp_gmem_release(struct inode *inode);
+
+/**
+ * kvm_snp_gmem_mmap() - mmap() of a guest_memfd converted in place
+ * @file: the guest_memfd
+ * @vma: the new mapping; must be shared
+ *
+ * Return: 0, -ENODEV (not created with GUEST_MEMFD_FLAG_MMAP), -EINVAL.
+ */
+int kvm_snp_gmem_mmap(struct file *file, struct vm_area_struct *vma);
+
+/**
+ * kvm_snp_gmem_ioctl() - ioctls of a guest_memfd converted in place
+ * @file: the guest_memfd
+ * @ioctl: KVM_SET_MEMORY_ATTRIBUTES2
+ * @arg: its argument
+ *
+ * Return: 0 or a negative errno (Documentation/virt/kvm/snp_page_lock.rst).
+ */
+long kvm_snp_gmem_ioctl(struct file *file, unsigned int ioctl,
+			unsigned long arg);
+
+/**
+ * kvm_snp_gmem_set_attributes() - KVM_SET_MEMORY_ATTRIBUTES on the VM:
+ *	convert the guest_memfd pages bound to the range in place first
+ * @kvm: the VM
+ * @start: first gfn
+ * @end: last gfn + 1
+ * @attrs: the new attributes
+ *
+ * Return: 0, or the conversion's error (the attributes are then not set).
+ */
+int kvm_snp_gmem_set_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
+				u64 attrs);
+
+/**
+ * kvm_snp_gmem_get_pfn_begin() - a private access looks a page up
+ * @file: the guest_memfd
+ *
+ * For a file converted in place, waits (killable) for a conversion of the
+ * file to end and keeps the next one out until kvm_snp_gmem_get_pfn_end():
+ * the page's state and the file's agree meanwhile. Call before the folio
+ * is locked.
+ *
+ * Return: 0, or -EINTR (fatal signal; nothing held).
+ */
+int kvm_snp_gmem_get_pfn_begin(struct file *file);
+
+/**
+ * kvm_snp_gmem_get_pfn_end() - ends kvm_snp_gmem_get_pfn_begin()
+ * @file: the guest_memfd
+ */
+void kvm_snp_gmem_get_pfn_end(struct file *file);
+
+/**
+ * kvm_snp_gmem_get_pfn() - a private access found a guest_memfd page
+ * @file: the guest_memfd
+ * @index: the page's file offset, in pages
+ * @folio: the page's folio (locked, referenced)
+ *
+ * For a file converted in place, between kvm_snp_gmem_get_pfn_begin() and
+ * kvm_snp_gmem_get_pfn_end(): the page must be private (a page allocated
+ * for a private access is made private here, waiting for transient
+ * references such as the LRU's).
+ *
+ * Return: 0, -EFAULT if the file has the page shared or it could not be
+ * made private (a memory-fault exit), -EINTR on a fatal signal.
+ */
+int kvm_snp_gmem_get_pfn(struct file *file, pgoff_t index,
+			 struct folio *folio);
+
+/**
+ * kvm_snp_gmem_free_folio() - a guest_memfd folio leaves the page cache
+ * @folio: the folio; a private page of it is made shared first (G4)
+ */
+void kvm_snp_gmem_free_folio(struct folio *folio);
+
+/**
+ * kvm_snp_gmem_module_init() - register guest_memfd as an in-place owner
+ */
+void kvm_snp_gmem_module_init(void);
+
+/**
+ * kvm_snp_gmem_module_exit() - undo kvm_snp_gmem_module_init()
+ */
+void kvm_snp_gmem_module_exit(void);
+
+/**
+ * kvm_gmem_vm() - the VM a guest_memfd belongs to (guest_memfd.c)
+ * @file: the guest_memfd
+ *
+ * Return: the VM.
+ */
+struct kvm *kvm_gmem_vm(struct file *file);
+
+/**
+ * kvm_vm_set_mem_attributes() - KVM_SET_MEMORY_ATTRIBUTES' core (kvm_main.c)
+ * @kvm: the VM
+ * @start: first gfn
+ * @end: last gfn + 1
+ * @attributes: the new attributes
+ *
+ * Return: 0 or a negative errno.
+ */
+int kvm_vm_set_mem_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
+			      unsigned long attributes);
+#else
+static inline u64 kvm_snp_gmem_flags(struct kvm *kvm)
+{
+	return 0;
+}
+
+struct kvm_snp_gmem;
+
+static inline struct kvm_snp_gmem *kvm_snp_gmem_alloc(loff_t size, u64 flags)
+{
+	return NULL;
+}
+
+static inline void kvm_snp_gmem_attach(struct inode *inode,
+				       struct kvm_snp_gmem *st)
+{
+}
+
+static inline void kvm_snp_gmem_free(struct kvm_snp_gmem *st)
+{
+}
+
+static inline bool kvm_snp_gmem_in_place(struct inode *inode)
+{
+	return false;
+}
+
+static inline void kvm_snp_gmem_release(struct inode *inode)
+{
+}
+
+static inline int kvm_snp_gmem_set_attributes(struct kvm *kvm, gfn_t start,
+					      gfn_t end, u64 attrs)
+{
+	return 0;
+}
+
+static inline int kvm_snp_gmem_get_pfn_begin(struct file *file)
+{
+	return 0;
+}
+
+static inline void kvm_snp_gmem_get_pfn_end(struct file *file)
+{
+}
+
+static inline int kvm_snp_gmem_get_pfn(struct file *file, pgoff_t index,
+				       struct folio *folio)
+{
+	return 0;
+}
+
+static inline void kvm_snp_gmem_free_folio(struct folio *folio)
+{
+}
+
+static inline void kvm_snp_gmem_module_init(void)
+{
+}
+
+static inline void kvm_snp_gmem_module_exit(void)
+{
+}
+#endif
+
+#ifdef CONFIG_SNP_PAGE_LOCK_BENCH
+/**
+ * kvm_snp_create_vm_debugfs() - add the kvm_vcpu_map() benchmark to a VM
+ * @kvm: the VM
+ * @dir: its debugfs directory
+ *
+ * See virt/kvm/snp/kvm_snp_bench.c.
+ */
+void kvm_snp_create_vm_debugfs(struct kvm *kvm, struct dentry *dir);
+#else
+static inline void kvm_snp_create_vm_debugfs(struct kvm *kvm,
+					     struct dentry *dir)
+{
+}
+#endif
 
 #endif /* _LINUX_KVM_SNP_PAGE_LOCK_H */
