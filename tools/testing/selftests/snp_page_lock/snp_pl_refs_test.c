@@ -133,16 +133,26 @@ TEST_F(refs, vmsplice_wait_times_out)
 struct drainer {
 	int pipe_r;
 	size_t len;
-	long delay_ms;
+	long ref_waits;
 	int ret;
 };
 
-/* Drain the pipe after a while: the reference goes away. */
+/*
+ * Drain the pipe once the converter waits for its reference (ref_waits
+ * above @ref_waits, for 20 s at most), or after 50 ms without the debugfs
+ * stats: the reference goes away while the converter waits for it.
+ */
 static void *drainer_fn(void *arg)
 {
 	struct drainer *d = arg;
+	long deadline = pl_now_ms() + 20000;
 
-	pl_sleep_ms(d->delay_ms);
+	if (d->ref_waits < 0)
+		pl_sleep_ms(50);
+	else
+		while (pl_stat("ref_waits") <= d->ref_waits &&
+		       pl_now_ms() < deadline)
+			pl_sleep_ms(1);
 	d->ret = splice_out(d->pipe_r, d->len);
 	return NULL;
 }
@@ -151,14 +161,14 @@ TEST_F(refs, vmsplice_wait_succeeds)
 {
 	long waits = pl_stat("ref_waits");
 	struct drainer d = {
-		.pipe_r = self->pipe[0], .len = self->ps, .delay_ms = 50,
+		.pipe_r = self->pipe[0], .len = self->ps, .ref_waits = waits,
 	};
 	char *p = self->mem;
 	pthread_t th;
 
 	ASSERT_EQ(0, splice_in(self->pipe[1], p, self->ps));
 	ASSERT_EQ(0, pthread_create(&th, NULL, drainer_fn, &d));
-	ASSERT_EQ(0, pl_convert(self->fd, p, self->ps, PRIVATE, 0, 10000,
+	ASSERT_EQ(0, pl_convert(self->fd, p, self->ps, PRIVATE, 0, 30000,
 				NULL));
 	ASSERT_EQ(0, pthread_join(th, NULL));
 	/* The drainer copied the data before the page became private. */
@@ -172,11 +182,14 @@ TEST_F(refs, vmsplice_wait_succeeds)
 }
 
 /* ------------------------------------------------------------------------
- * An O_DIRECT read in flight: null_blk, completions delayed by a second.
+ * An O_DIRECT read in flight: null_blk, completions delayed by 3 seconds.
  */
 
-/* Completions delayed by a second: the read is in flight meanwhile. */
-#define DIO_DELAY_NS	"1000000000"
+/*
+ * Completions delayed by 3 s: the read is in flight meanwhile, long enough
+ * for both conversions of the test even on a slow (TCG) guest.
+ */
+#define DIO_DELAY_NS	"3000000000"
 
 struct dio {
 	int fd;
@@ -195,11 +208,31 @@ static void *dio_fn(void *arg)
 	return NULL;
 }
 
+/* Reads in flight on the block device @dev (/dev/<disk>), or -errno. */
+static long dio_reads_in_flight(const char *dev)
+{
+	const char *disk = strrchr(dev, '/');
+	char path[128];
+	long reads;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/block/%s/inflight",
+		 disk ? disk + 1 : dev);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%ld", &reads) != 1)
+		reads = -EIO;
+	fclose(f);
+	return reads;
+}
+
 TEST_F(refs, odirect_in_flight)
 {
 	long dma = pl_stat("convert_fail_dma_pinned");
 	char *p = self->mem;
 	struct dio d = { .buf = p + self->ps, .len = self->ps };
+	long inflight, deadline;
 	char dev[64];
 	pthread_t th;
 	__u64 off;
@@ -212,8 +245,14 @@ TEST_F(refs, odirect_in_flight)
 	ASSERT_LE(0, d.fd) TH_LOG("open %s: %s", dev, strerror(errno));
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, dio_fn, &d));
-	/* Submitted within 300 ms, completed after a second. */
-	pl_sleep_ms(300);
+	/* Wait until the read is submitted (10 s at most); it completes 3 s later. */
+	deadline = pl_now_ms() + 10000;
+	while ((inflight = dio_reads_in_flight(dev)) < 1 &&
+	       !__atomic_load_n(&d.done, __ATOMIC_ACQUIRE) &&
+	       pl_now_ms() < deadline)
+		pl_sleep_ms(1);
+	ASSERT_LE(1, inflight) TH_LOG("reads in flight on %s: %ld", dev,
+				      inflight);
 	ASSERT_EQ(0, __atomic_load_n(&d.done, __ATOMIC_ACQUIRE));
 	/* The read pins the page for DMA: no wait, not even in wait mode. */
 	ASSERT_EQ(-EBUSY, pl_convert(self->fd, p, 2 * self->ps, PRIVATE,
