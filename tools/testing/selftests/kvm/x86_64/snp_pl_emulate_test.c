@@ -20,9 +20,9 @@
 
 static void guest_code(void)
 {
-	volatile uint8_t *buf = (uint8_t *)POOL_GPA + PAGE_SIZE + OFFSET;
+	uint8_t *buf = (uint8_t *)POOL_GPA + PAGE_SIZE + OFFSET;
 
-	*buf = BYTE;
+	WRITE_ONCE(*buf, BYTE);
 	GUEST_SYNC(1);
 	asm volatile("rep outsb" : "+S"(buf) : "c"(1ul), "d"(PORT) : "memory");
 	GUEST_DONE();

@@ -70,6 +70,69 @@ static inline char *snp_pl_pool_region_add(struct kvm_vm *vm, int fd,
 	return p;
 }
 
+/*
+ * A memslot backed by a new guest_memfd converted in place
+ * (GUEST_MEMFD_FLAG_MMAP | @gmem_flags): the memslot's userspace_addr is a
+ * shared mapping of the guest_memfd itself, so one page serves the guest
+ * shared (through the hva) and private. Returns the guest_memfd; *@hva is
+ * the mapping.
+ */
+static inline int snp_pl_gmem_region_add(struct kvm_vm *vm, uint64_t gpa,
+					 uint32_t slot, uint64_t npages,
+					 uint64_t gmem_flags, char **hva)
+{
+	struct userspace_mem_region *region;
+	size_t size = npages * getpagesize();
+	int gmem;
+	void *p;
+
+	gmem = vm_create_guest_memfd(vm, size,
+				     GUEST_MEMFD_FLAG_MMAP | gmem_flags);
+	vm_mem_add(vm, VM_MEM_SRC_ANONYMOUS, gpa, slot, npages,
+		   KVM_MEM_GUEST_MEMFD, gmem, 0);
+	region = memslot2region(vm, slot);
+	p = mmap(region->host_mem, size, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, gmem, 0);
+	TEST_ASSERT(p == region->host_mem, "mmap of the guest_memfd: %s",
+		    strerror(errno));
+	*hva = p;
+	return gmem;
+}
+
+/* KVM_SET_MEMORY_ATTRIBUTES2 on a guest_memfd; returns 0 or -errno. */
+static inline int snp_pl_gmem_convert(int gmem, uint64_t offset, uint64_t size,
+				      bool private, bool wait, __u64 *off)
+{
+	struct kvm_memory_attributes2 a = {
+		.offset = offset,
+		.size = size,
+		.attributes = private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
+		.flags = wait ? KVM_SET_MEMORY_ATTRIBUTES2_WAIT : 0,
+		.error_offset = ~0ULL,
+	};
+	int ret = ioctl(gmem, KVM_SET_MEMORY_ATTRIBUTES2, &a) ? -errno : 0;
+
+	if (off)
+		*off = a.error_offset;
+	return ret;
+}
+
+/* The QUERY state (without PINNED) of the page at @addr, through @fd. */
+static inline int snp_pl_state(int fd, void *addr)
+{
+	__u8 s;
+	struct snp_pl_query q = {
+		.size = sizeof(q),
+		.addr = (__u64)(unsigned long)addr,
+		.len = getpagesize(),
+		.states = (__u64)(unsigned long)&s,
+	};
+
+	if (ioctl(fd, SNP_PL_IOC_QUERY, &q))
+		return -errno;
+	return s & ~SNP_PL_STATE_PINNED;
+}
+
 /* TEST_CONVERT; returns 0 or -errno. */
 static inline int snp_pl_convert(int fd, void *addr, size_t len, __u32 to,
 				 __u32 flags, __u32 timeout_ms, __u64 *off)

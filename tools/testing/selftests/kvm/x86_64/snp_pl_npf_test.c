@@ -17,6 +17,8 @@
  * - "convert" that cannot convert (the VMM holds the page pinned through
  *   /dev/snp_page_lock, the conversion times out) falls back to the exit.
  */
+#include <stdlib.h>
+
 #include "snp_pl_kvm.h"
 
 #define POOL_GPA	0xc0000000ul
@@ -28,13 +30,13 @@
 /* The guest writes and reads back page @i, then reports. */
 static void guest_code(void)
 {
-	volatile uint64_t *p;
+	uint64_t *p;
 	int i;
 
 	for (i = 0; i < NPAGES; i++) {
 		p = (uint64_t *)(POOL_GPA + i * PAGE_SIZE);
-		*p = 0x1000 + i;
-		GUEST_ASSERT_EQ(*p, 0x1000 + i);
+		WRITE_ONCE(*p, 0x1000 + i);
+		GUEST_ASSERT_EQ(READ_ONCE(*p), 0x1000 + i);
 		GUEST_SYNC(i);
 	}
 	GUEST_DONE();
@@ -48,19 +50,24 @@ static void expect_sync(struct kvm_vcpu *vcpu, int stage)
 	TEST_ASSERT_EQ(uc.args[1], stage);
 }
 
-static int state(int fd, void *addr)
-{
-	struct snp_pl_query q = {
-		.size = sizeof(q),
-		.addr = (__u64)(unsigned long)addr,
-		.len = PAGE_SIZE,
-	};
-	__u8 s;
+/* The parameters as they were before the test. */
+static char saved_policy[32], saved_timeout[32];
 
-	q.states = (__u64)(unsigned long)&s;
-	TEST_ASSERT(!ioctl(fd, SNP_PL_IOC_QUERY, &q), "QUERY: %s",
-		    strerror(errno));
-	return s & ~SNP_PL_STATE_PINNED;
+static void read_param(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+
+	TEST_ASSERT(f, "open %s: %s", path, strerror(errno));
+	TEST_ASSERT(fgets(buf, size, f), "read %s", path);
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+}
+
+/* A failed assertion must not leave the parameters set for other tests. */
+static void restore_params(void)
+{
+	snp_pl_set_param(POLICY, saved_policy);
+	snp_pl_set_param(TIMEOUT, saved_timeout);
 }
 
 int main(void)
@@ -71,6 +78,9 @@ int main(void)
 	int fd;
 
 	fd = snp_pl_require();
+	read_param(POLICY, saved_policy, sizeof(saved_policy));
+	read_param(TIMEOUT, saved_timeout, sizeof(saved_timeout));
+	TEST_ASSERT_EQ(atexit(restore_params), 0);
 	vm = vm_create_shape_with_one_vcpu(snp_pl_protected_shape, &vcpu,
 					   guest_code);
 	mem = snp_pl_pool_region_add(vm, fd, POOL_GPA, POOL_SLOT, NPAGES, 0);
@@ -82,7 +92,7 @@ int main(void)
 	TEST_ASSERT_EQ(snp_pl_convert(fd, p, PAGE_SIZE, SNP_PL_STATE_PRIVATE,
 				      0, 0, NULL), 0);
 	snp_pl_expect_fault(vcpu, POOL_GPA, PAGE_SIZE, 0);
-	TEST_ASSERT_EQ(state(fd, p), SNP_PL_STATE_PRIVATE);
+	TEST_ASSERT_EQ(snp_pl_state(fd, p), SNP_PL_STATE_PRIVATE);
 	TEST_ASSERT_EQ(snp_pl_convert(fd, p, PAGE_SIZE, SNP_PL_STATE_SHARED,
 				      0, 0, NULL), 0);
 	expect_sync(vcpu, 0);
@@ -93,7 +103,7 @@ int main(void)
 	TEST_ASSERT_EQ(snp_pl_convert(fd, p, PAGE_SIZE, SNP_PL_STATE_PRIVATE,
 				      0, 0, NULL), 0);
 	expect_sync(vcpu, 1);
-	TEST_ASSERT_EQ(state(fd, p), SNP_PL_STATE_SHARED);
+	TEST_ASSERT_EQ(snp_pl_state(fd, p), SNP_PL_STATE_SHARED);
 	TEST_ASSERT_EQ(*(uint64_t *)p, 0x1001);
 
 	/*
@@ -106,10 +116,10 @@ int main(void)
 	vm_mem_set_private(vm, POOL_GPA + 2 * PAGE_SIZE, PAGE_SIZE);
 	snp_pl_expect_fault(vcpu, POOL_GPA + 2 * PAGE_SIZE, PAGE_SIZE,
 			    KVM_MEMORY_EXIT_FLAG_PRIVATE);
-	TEST_ASSERT_EQ(state(fd, p), SNP_PL_STATE_SHARED);
+	TEST_ASSERT_EQ(snp_pl_state(fd, p), SNP_PL_STATE_SHARED);
 	TEST_ASSERT_EQ(snp_pl_set_param(POLICY, "convert"), 0);
 	expect_sync(vcpu, 2);
-	TEST_ASSERT_EQ(state(fd, p), SNP_PL_STATE_PRIVATE);
+	TEST_ASSERT_EQ(snp_pl_state(fd, p), SNP_PL_STATE_PRIVATE);
 	TEST_ASSERT_EQ(snp_pl_convert(fd, p, PAGE_SIZE, SNP_PL_STATE_SHARED,
 				      0, 0, NULL), 0);
 	TEST_ASSERT_EQ(*(uint64_t *)p, 0x1002);
@@ -117,7 +127,8 @@ int main(void)
 	/*
 	 * Page 3, "convert" but the VMM holds the page pinned: the
 	 * conversion times out, KVM reports the fault as "exit" would; once
-	 * the VMM lets go, the conversion works.
+	 * the VMM lets go, the conversion works (with the default timeout
+	 * again: it must not fail on a slow host).
 	 */
 	p = mem + 3 * PAGE_SIZE;
 	TEST_ASSERT_EQ(snp_pl_range(fd, SNP_PL_IOC_PIN, p, PAGE_SIZE), 0);
@@ -125,12 +136,12 @@ int main(void)
 	vm_mem_set_private(vm, POOL_GPA + 3 * PAGE_SIZE, PAGE_SIZE);
 	snp_pl_expect_fault(vcpu, POOL_GPA + 3 * PAGE_SIZE, PAGE_SIZE,
 			    KVM_MEMORY_EXIT_FLAG_PRIVATE);
-	TEST_ASSERT_EQ(state(fd, p), SNP_PL_STATE_SHARED);
+	TEST_ASSERT_EQ(snp_pl_set_param(TIMEOUT, "1000"), 0);
+	TEST_ASSERT_EQ(snp_pl_state(fd, p), SNP_PL_STATE_SHARED);
 	TEST_ASSERT_EQ(snp_pl_range(fd, SNP_PL_IOC_UNPIN, p, PAGE_SIZE), 0);
 	expect_sync(vcpu, 3);
-	TEST_ASSERT_EQ(state(fd, p), SNP_PL_STATE_PRIVATE);
+	TEST_ASSERT_EQ(snp_pl_state(fd, p), SNP_PL_STATE_PRIVATE);
 
-	TEST_ASSERT_EQ(snp_pl_set_param(TIMEOUT, "1000"), 0);
 	TEST_ASSERT_EQ(snp_pl_set_param(POLICY, "exit"), 0);
 	snp_pl_run_to_ucall(vcpu, UCALL_DONE, &(struct ucall){ 0 });
 	kvm_vm_free(vm);

@@ -14,6 +14,8 @@
  *   succeeds.
  */
 #include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
 
 #include "snp_pl_kvm.h"
 #include "svm_util.h"
@@ -23,13 +25,15 @@
 #define NPAGES		4
 #define MAGIC		0x5a5a123456780000ull
 #define HOLD_PARAM	SNP_PL_KVM_PARAMS "snp_test_map_hold_ms"
+/* Long enough for both conversions of stage 3, even on a slow (TCG) host. */
+#define HOLD_MS		"5000"
 
-static void vmsave(uint64_t gpa)
+static void guest_vmsave(uint64_t gpa)
 {
 	asm volatile("vmsave %%rax" : : "a"(gpa) : "memory");
 }
 
-static void vmload(uint64_t gpa)
+static void guest_vmload(uint64_t gpa)
 {
 	asm volatile("vmload %%rax" : : "a"(gpa) : "memory");
 }
@@ -40,18 +44,18 @@ static void guest_code(void)
 
 	/* 1: VMSAVE to page 0, private at first. */
 	wrmsr(MSR_LSTAR, MAGIC);
-	vmsave(POOL_GPA);
+	guest_vmsave(POOL_GPA);
 	GUEST_SYNC(1);
 
 	/* 2: VMLOAD from page 0, private again at first. */
 	wrmsr(MSR_LSTAR, 0);
-	vmload(POOL_GPA);
+	guest_vmload(POOL_GPA);
 	GUEST_ASSERT_EQ(rdmsr(MSR_LSTAR), MAGIC);
 	GUEST_SYNC(2);
 
 	/* 3: VMSAVE to page 1 while a converter wants it. */
 	wrmsr(MSR_LSTAR, MAGIC + 1);
-	vmsave(POOL_GPA + PAGE_SIZE);
+	guest_vmsave(POOL_GPA + PAGE_SIZE);
 	GUEST_SYNC(3);
 	GUEST_DONE();
 }
@@ -71,6 +75,49 @@ static void *run_vcpu(void *arg)
 	return NULL;
 }
 
+/* A failed assertion must not leave every kvm_vcpu_map() sleeping. */
+static void restore_hold(void)
+{
+	snp_pl_set_param(HOLD_PARAM, "0");
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A lower bound of the pages pinned layer-wide now (the debugfs stats, pins
+ * read before unpins), or -1: a pin taken and dropped between the two reads
+ * never counts.
+ */
+static long pinned_pages(void)
+{
+	long pins = snp_pl_stat("pins");
+	long unpins = snp_pl_stat("unpins");
+
+	return pins < 0 || unpins < 0 ? -1 : pins - unpins;
+}
+
+/*
+ * Wait until a page more than @base is pinned, 30 s at most: the vCPU is
+ * held inside its kvm_vcpu_map() section with the page pinned.
+ */
+static void wait_vcpu_pinned(long base)
+{
+	long deadline = now_ms() + 30000;
+	long pinned;
+
+	while ((pinned = pinned_pages()) <= base && now_ms() < deadline)
+		usleep(1000);
+	TEST_ASSERT(pinned > base,
+		    "the vCPU did not pin the page: %ld pinned, %ld before",
+		    pinned, base);
+}
+
 int main(void)
 {
 	struct kvm_vcpu *vcpu;
@@ -78,6 +125,7 @@ int main(void)
 	struct vmcb *vmcb;
 	struct runner r;
 	struct ucall uc;
+	long pinned;
 	pthread_t th;
 	__u64 off;
 	char *mem;
@@ -113,16 +161,19 @@ int main(void)
 	TEST_ASSERT_EQ(uc.args[1], 2);
 
 	/* 3: a converter against a vCPU inside a kvm_vcpu_map() section. */
-	TEST_ASSERT_EQ(snp_pl_set_param(HOLD_PARAM, "1000"), 0);
+	pinned = pinned_pages();
+	TEST_ASSERT(pinned >= 0, "no pins/unpins in %s", SNP_PL_STATS);
+	TEST_ASSERT_EQ(atexit(restore_hold), 0);
+	TEST_ASSERT_EQ(snp_pl_set_param(HOLD_PARAM, HOLD_MS), 0);
 	r.vcpu = vcpu;
-	pthread_create(&th, NULL, run_vcpu, &r);
-	usleep(200 * 1000);
+	TEST_ASSERT_EQ(pthread_create(&th, NULL, run_vcpu, &r), 0);
+	wait_vcpu_pinned(pinned);
 	TEST_ASSERT_EQ(snp_pl_convert(fd, mem + PAGE_SIZE, PAGE_SIZE,
 				      SNP_PL_STATE_PRIVATE,
 				      SNP_PL_CONVERT_NOWAIT, 0, &off), -EBUSY);
 	TEST_ASSERT_EQ(off, 0);
 	TEST_ASSERT_EQ(snp_pl_convert(fd, mem + PAGE_SIZE, PAGE_SIZE,
-				      SNP_PL_STATE_PRIVATE, 0, 10000, NULL), 0);
+				      SNP_PL_STATE_PRIVATE, 0, 30000, NULL), 0);
 	pthread_join(th, NULL);
 	TEST_ASSERT_EQ(snp_pl_set_param(HOLD_PARAM, "0"), 0);
 	TEST_ASSERT_EQ(r.ucall, UCALL_SYNC);

@@ -3,35 +3,61 @@
  * snp_pl_vm_demo: a VM whose memory is converted in place, and a host
  * access that meets a private page.
  *
- * The guest writes a byte into a page of its memory (a page of the
- * /dev/snp_page_lock test pool), the VMM makes that page private, the
- * guest sends the byte to a port with "rep outsb" (KVM reads it from the
- * page: a host access), KVM_RUN stops with KVM_EXIT_MEMORY_FAULT naming
- * the byte, the VMM makes the page shared again, re-enters, and the port
- * receives the guest's byte. Prints the timeline; exit status 0 if all of
- * it happened as described.
+ * The guest's memory is a guest_memfd converted in place
+ * (GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED; the VMM maps it
+ * and the memslot's userspace_addr is that mapping). The guest writes a
+ * byte into a page of it, the VMM makes that page private
+ * (KVM_SET_MEMORY_ATTRIBUTES2: the same page, its content kept), its own
+ * read of the page now gets SIGBUS, the guest sends the byte to a port
+ * with "rep outsb" (KVM reads it from the page: a host access), KVM_RUN
+ * stops with KVM_EXIT_MEMORY_FAULT naming the byte, the VMM makes the page
+ * shared again, re-enters, and the port receives the guest's byte. Prints
+ * the timeline; exit status 0 if all of it happened as described.
  */
+#include <setjmp.h>
+#include <signal.h>
 #include <time.h>
 
 #include "snp_pl_kvm.h"
 
-#define POOL_GPA	0xc0000000ul
-#define POOL_SLOT	10
+#define GMEM_GPA	0xc0000000ul
+#define GMEM_SLOT	10
 #define PORT		0x80
 #define OFFSET		0x40
 #define BYTE		0x5a
 
 static void guest_code(void)
 {
-	volatile uint8_t *buf = (uint8_t *)POOL_GPA + OFFSET;
+	uint8_t *buf = (uint8_t *)GMEM_GPA + OFFSET;
 
-	*buf = BYTE;
+	WRITE_ONCE(*buf, BYTE);
 	GUEST_SYNC(1);
 	asm volatile("rep outsb" : "+S"(buf) : "c"(1ul), "d"(PORT) : "memory");
 	GUEST_DONE();
 }
 
 static struct timespec t0;
+static sigjmp_buf sigbus_env;
+
+static void on_sigbus(int sig)
+{
+	siglongjmp(sigbus_env, 1);
+}
+
+/* Does the VMM's read of @p get SIGBUS? */
+static bool vmm_read_sigbus(const char *p)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus }, old;
+	bool ret = false;
+
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(sigbus_env, 1))
+		ret = true;
+	else
+		(void)READ_ONCE(*p);
+	sigaction(SIGBUS, &old, NULL);
+	return ret;
+}
 
 static void say(const char *who, const char *what)
 {
@@ -51,25 +77,31 @@ int main(void)
 	struct ucall uc;
 	char line[160];
 	char *mem;
-	int fd, r;
+	int fd, gmem, r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fd = snp_pl_require();
+	TEST_REQUIRE(kvm_check_cap(KVM_CAP_GUEST_MEMFD_FLAGS) &
+		     GUEST_MEMFD_FLAG_MMAP);
 	vm = vm_create_shape_with_one_vcpu(snp_pl_protected_shape, &vcpu,
 					   guest_code);
-	mem = snp_pl_pool_region_add(vm, fd, POOL_GPA, POOL_SLOT, 1, 0);
-	virt_map(vm, POOL_GPA, POOL_GPA, 1);
+	gmem = snp_pl_gmem_region_add(vm, GMEM_GPA, GMEM_SLOT, 1,
+				      GUEST_MEMFD_FLAG_INIT_SHARED, &mem);
+	virt_map(vm, GMEM_GPA, GMEM_GPA, 1);
 	run = vcpu->run;
-	say("vmm", "KVM_X86_SW_PROTECTED_VM, guest page 0xc0000000 backed by the test pool");
+	say("vmm", "SW_PROTECTED VM; gpa 0xc0000000 is a guest_memfd page the VMM maps");
 
 	snp_pl_run_to_ucall(vcpu, UCALL_SYNC, &uc);
 	snprintf(line, sizeof(line), "wrote %#x at gpa %#lx", BYTE,
-		 POOL_GPA + OFFSET);
+		 GMEM_GPA + OFFSET);
 	say("guest", line);
 
-	TEST_ASSERT_EQ(snp_pl_convert(fd, mem, PAGE_SIZE, SNP_PL_STATE_PRIVATE,
-				      0, 0, NULL), 0);
-	say("vmm", "TEST_CONVERT: the page is private now (in place)");
+	TEST_ASSERT_EQ(snp_pl_gmem_convert(gmem, 0, PAGE_SIZE, true, true,
+					   NULL), 0);
+	TEST_ASSERT_EQ(snp_pl_state(fd, mem), SNP_PL_STATE_PRIVATE);
+	say("vmm", "KVM_SET_MEMORY_ATTRIBUTES2: the page is private now (in place)");
+	TEST_ASSERT(vmm_read_sigbus(mem + OFFSET), "the VMM read a private page");
+	say("vmm", "its own read of the page: SIGBUS");
 
 	say("guest", "rep outsb from that byte to port 0x80 (KVM reads it)");
 	r = _vcpu_run(vcpu);
@@ -85,12 +117,16 @@ int main(void)
 		 run->memory_fault.flags & KVM_MEMORY_EXIT_FLAG_PRIVATE ?
 		 " PRIVATE" : "");
 	say("kvm", line);
-	TEST_ASSERT_EQ(run->memory_fault.gpa, POOL_GPA + OFFSET);
+	TEST_ASSERT_EQ(run->memory_fault.gpa, GMEM_GPA + OFFSET);
 	TEST_ASSERT_EQ(run->memory_fault.flags, SNP_PL_GUEST_FLAGS);
 
-	TEST_ASSERT_EQ(snp_pl_convert(fd, mem, PAGE_SIZE, SNP_PL_STATE_SHARED,
-				      0, 0, NULL), 0);
-	say("vmm", "TEST_CONVERT: shared again; re-enter the vCPU");
+	TEST_ASSERT_EQ(snp_pl_gmem_convert(gmem, 0, PAGE_SIZE, false, true,
+					   NULL), 0);
+	snprintf(line, sizeof(line),
+		 "KVM_SET_MEMORY_ATTRIBUTES2: shared again, it reads %#x; re-enter the vCPU",
+		 (uint8_t)mem[OFFSET]);
+	say("vmm", line);
+	TEST_ASSERT_EQ((uint8_t)mem[OFFSET], BYTE);
 
 	vcpu_run(vcpu);
 	TEST_ASSERT(run->exit_reason == KVM_EXIT_IO, "expected port I/O, got %s",
@@ -103,6 +139,7 @@ int main(void)
 	snp_pl_run_to_ucall(vcpu, UCALL_DONE, &uc);
 	say("guest", "done: the guest's data reached the device, nothing was lost");
 	kvm_vm_free(vm);
+	close(gmem);
 	close(fd);
 	return 0;
 }
