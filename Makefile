@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 S := scripts
 
-.PHONY: all run test kunit selftests bench check vm-run clean distclean \
+.PHONY: all run test kunit selftests kvm-selftests bench check vm-run clean distclean \
 	deps source overlay x86 kunit-x86 stress help
 
 all: run
@@ -33,6 +33,10 @@ kunit-x86:
 ## make selftests: kselftests + upstream KVM selftests in QEMU
 selftests:
 	@$(S)/selftests.sh
+
+## make kvm-selftests: upstream KVM selftests that pass under TCG, layer on
+kvm-selftests:
+	@KVM_SELFTESTS_ALL=1 $(S)/kvm-selftests.sh
 
 ## make bench: benchmarks (CSV, table, plot under .build/bench)
 bench:

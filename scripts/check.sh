@@ -12,7 +12,8 @@ cd "$ROOT"
 # Our kernel-style files (scripts/ and Documentation are not C).
 mapfile -t files < <(git ls-files -co --exclude-standard -- \
 	mm virt include arch kernel lib benchmarks \
-	tools/testing/selftests/snp_page_lock |
+	tools/testing/selftests/snp_page_lock \
+	'tools/testing/selftests/kvm/x86_64/snp_pl_*' |
 	grep -E '\.(c|h)$|/Kconfig[^/]*$|/Makefile$' | sort -u |
 	while read -r f; do [ -f "$f" ] && echo "$f"; done)
 mapfile -t csrc < <(printf '%s\n' "${files[@]}" | grep -E '\.(c|h)$' |

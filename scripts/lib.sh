@@ -88,15 +88,16 @@ build_snp_selftests() {
 
 # build_kvm_selftests TARGET...: KVM selftests (paths relative to
 # tools/testing/selftests/kvm, e.g. x86_64/snp_pl_vm_demo), static, against
-# the x86_64 test kernel's headers, into KST_KVM. Call with the build lock
-# held.
+# the headers of the x86_64 kernel in KHDR_DIR (default the test kernel),
+# into KST_KVM. Call with the build lock held.
 KST_KVM=$BUILD/kselftest/kvm
 build_kvm_selftests() {
 	local t targets=()
 
 	for t in "$@"; do targets+=("$KST_KVM/$t"); done
 	make -s -C "$SRC/tools/testing/selftests/kvm" ARCH=x86_64 \
-		OUTPUT="$KST_KVM" KHDR_INCLUDES="-isystem $X86_OUT/usr/include" \
+		OUTPUT="$KST_KVM" \
+		KHDR_INCLUDES="-isystem ${KHDR_DIR:-$X86_OUT}/usr/include" \
 		EXTRA_CFLAGS=-static -j"$JOBS" "${targets[@]}"
 }
 

@@ -9,7 +9,7 @@ rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 : > "$LOGS/timings"
 
-STAGES=${STAGES:-"scan-selftest model check kunit-uml kunit-x86 selftests torture kcsan fuzz bench-smoke"}
+STAGES=${STAGES:-"scan-selftest model check kunit-uml kunit-x86 selftests kvm-selftests torture kcsan fuzz bench-smoke"}
 # The benchmark smoke test runs on the main test kernel (no timing is
 # asserted), which saves CI the build of the benchmark kernel.
 export BENCH_KDIR=${BENCH_KDIR:-$X86_OUT}

@@ -41,7 +41,7 @@ set +e
 timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max \
 	-smp "$SMP" -m "$MEM" -display none -monitor none -serial stdio \
 	-no-reboot -kernel "$KERNEL" -initrd "$initrd" \
-	-append "$cmdline" < /dev/null 2>&1 | tr -d '\r' |
+	-append "$cmdline" < /dev/null 2>&1 | stdbuf -oL tr -d '\r' |
 	if [ "${QUIET:-0}" = 1 ]; then cat > "$LOG"; else tee "$LOG"; fi
 qemu_rc=${PIPESTATUS[0]}
 set -e

@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The upstream x86_64 KVM selftests that pass under QEMU TCG
+# (configs/kvm-selftests-tcg.list, made by scripts/kvm-upstream.sh), run
+# with the layer on in one boot of the x86_64 test kernel: KVM's own tests
+# must not notice the layer. Each test is one case; a test that skips
+# fails (the list holds tests that ran). Tests marked "slow" in the list
+# run only with KVM_SELFTESTS_ALL=1 (make kvm-selftests).
+. "$(dirname "$0")/lib.sh"
+
+"$ROOT/scripts/build-x86.sh"
+
+LIST=$ROOT/configs/kvm-selftests-tcg.list
+# "NAME slow": only with KVM_SELFTESTS_ALL=1 (make kvm-selftests).
+if [ "${KVM_SELFTESTS_ALL:-0}" = 1 ]; then
+	mapfile -t tests < <(grep -v '^#' "$LIST" | awk 'NF { print $1 }')
+else
+	mapfile -t tests < <(grep -v '^#' "$LIST" | awk 'NF && $2 != "slow" { print $1 }')
+fi
+[ ${#tests[@]} -gt 0 ] || die "no test in $LIST"
+
+D=$BUILD/kvm-selftests-extra
+rm -rf "$D"
+mkdir -p "$D/kvm"
+build_lock
+log "building ${#tests[@]} upstream KVM selftests"
+build_kvm_selftests "${tests[@]}" > "$LOGS/kvm-upstream-list-build.log" 2>&1 || {
+	tail -40 "$LOGS/kvm-upstream-list-build.log"
+	die "KVM selftests build failed"
+}
+flock -u 9
+
+: > "$D/tests.list"
+for t in "${tests[@]}"; do
+	b=$(basename "$t")
+	cp "$KST_KVM/$t" "$D/kvm/$b"
+	echo "exit $b 300 /extra/kvm/$b" >> "$D/tests.list"
+done
+cp "$ROOT/scripts/guest/run-tests.sh" "$D/"
+
+name=kvm-selftests
+log "running ${#tests[@]} upstream KVM selftests in QEMU, layer on"
+LOG=$LOGS/$name.log QUIET=1 TIMEOUT=$(( ${#tests[@]} * 300 + 300 )) MEM=3G \
+	"$ROOT/scripts/vm-run.sh" "sh /extra/run-tests.sh" "$D" || true
+rc=0
+"$ROOT/scripts/count-tests.py" "$LOGS/$name.log" "$name" "$RESULTS" || rc=1
+scan_counted "$name" "$LOGS/$name.log" || rc=1
+exit $rc
