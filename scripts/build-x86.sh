@@ -13,7 +13,9 @@ OUT=$(realpath -m "${1:-$X86_OUT}")
 shift || true
 if [ $# -eq 0 ]; then
 	set -- "$ROOT/configs/x86_64-base.config" \
+	       "$ROOT/configs/x86_64-io.config" \
 	       "$ROOT/configs/x86_64-kvm.config" \
+	       "$ROOT/configs/x86_64-sev.config" \
 	       "$ROOT/configs/x86_64-debug.config" \
 	       "$ROOT/configs/snp_page_lock.config"
 fi

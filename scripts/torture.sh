@@ -1,13 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Run the snp_page_lock_torture kthreads in the x86_64 test kernel (KASAN
-# + lockdep, -smp 2) for DURATION seconds (default 60). Passes only on
+# + lockdep, -smp 2) for DURATION seconds (default 30). Passes only on
 # "SUCCESS" with operations counted, no violation and no splat.
 #
 #   torture.sh [DURATION] [extra snp_page_lock_torture.* params]
 . "$(dirname "$0")/lib.sh"
 
-DURATION=${1:-${DURATION:-60}}
+DURATION=${1:-${DURATION:-30}}
 shift || true
 PARAMS="$*"
 NAME=${NAME:-torture}
