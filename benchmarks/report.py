@@ -10,7 +10,9 @@
 
 ENV names a boot: qemu-on, qemu-off (snp_page_lock=off), uml-on, uml-off.
 Each FILE.csv is what <debugfs>/snp_page_lock_bench/results returned in
-one boot. With several boots of one ENV, every number reported is the
+one boot, followed by the lines of the KVM benchmark (snp_pl_map_bench:
+ops kvm_map, kvm_get_put, gmem_1p, gmem_2m) of the same boot. With
+several boots of one ENV, every number reported is the
 median over the boots, and every ratio is the median of the ratios
 computed within each boot (a ratio never mixes two boots).
 """
@@ -33,6 +35,10 @@ OPS = [
     ("snp_kmap", "snp_kmap_local_pfn + read + snp_kunmap_local"),
     ("v5_srcu", "2021 v5: per-VM srcu_read_lock + xa_load state + kmap + srcu_read_unlock"),
     ("v6_spin", "2022 v6: per-VM spin_lock + xa_load state + kmap + spin_unlock"),
+    ("kvm_map", "kvm_vcpu_map + kvm_vcpu_unmap of one page (KVM's host mapping, with its pin)"),
+    ("kvm_get_put", "get_page + put_page of that page, timed in the same call as kvm_map"),
+    ("gmem_1p", "in-place guest_memfd: KVM_SET_MEMORY_ATTRIBUTES2 to private + back, 1 page (from the VMM)"),
+    ("gmem_2m", "in-place guest_memfd: KVM_SET_MEMORY_ATTRIBUTES2 to private + back, 2 MiB (512 pages)"),
     ("ext_lookup", "pin's page_ext lookup alone, x2: pfn_valid + page_ext_get + page_ext_put"),
     ("cmpxchg_pair", "pin's two atomics alone: try_cmpxchg +1 then -1 on a private word"),
     ("stat_pair", "pin's per-CPU counters alone: 2x this_cpu_add"),
@@ -57,7 +63,8 @@ OPS = [
 OP_NAMES = [o for o, _ in OPS]
 DESC = dict(OPS)
 # Skipped when the layer is off.
-NEEDS_LAYER = {"ext_lookup", "layer_1p", "convert_1p", "layer_2m", "convert_2m"}
+NEEDS_LAYER = {"ext_lookup", "layer_1p", "convert_1p", "layer_2m", "convert_2m",
+               "gmem_1p", "gmem_2m"}
 ENVS = ["qemu-on", "qemu-off", "uml-on", "uml-off"]
 NUMS = ["ns_op", "ns_min", "ns_max", "wall_ns_op"]
 
@@ -209,6 +216,19 @@ def targets(data):
         info("the layer's part of a 2 MiB conversion over the backend's work",
              env, ratio(data, env, "layer_2m", "backend_2m"),
              "layer_2m / backend_2m")
+    for env in envs("qemu-on", "qemu-off"):
+        info("kvm_vcpu_map + unmap in units of get_page + put_page", env,
+             ratio(data, env, "kvm_map", "kvm_get_put"),
+             "kvm_map / kvm_get_put (ns, same call)")
+    for env in envs("qemu-on"):
+        for size, n in (("4 KiB", "1p"), ("2 MiB", "2m")):
+            info(f"in-place guest_memfd {size} round trip over the layer's part",
+                 env, ratio(data, env, "gmem_" + n, "layer_" + n),
+                 f"gmem_{n} / layer_{n}")
+            info(f"in-place guest_memfd {size} round trip over the layer's "
+                 "conversion with its backend", env,
+                 ratio(data, env, "gmem_" + n, "convert_" + n),
+                 f"gmem_{n} / convert_{n}")
     for env in envs("qemu-on"):
         add("distinct-page pinning, 2 threads vs 1", env,
             ratio(data, env, "pin_x2", "pin", boot_mops), 1.8, False,
@@ -298,8 +318,8 @@ def targets_md(data):
 def short_md(data):
     envs = envs_of(data)
     keep = ["empty", "get_put", "kmap", "kmap_pfn", "pin", "snp_kmap", "v5_srcu",
-            "v6_spin", "pin_2m", "layer_1p", "backend_1p", "convert_1p",
-            "backend_2m", "convert_2m",
+            "v6_spin", "kvm_map", "kvm_get_put", "pin_2m", "layer_1p", "backend_1p", "convert_1p",
+            "backend_2m", "convert_2m", "gmem_1p", "gmem_2m",
             "srcu_exp", "pin_x2", "snp_kmap_x2", "v6_spin_x2"]
     head = "| op |" + "".join(f" {e} ns/op | x get_put |" for e in envs)
     sep = "|---|" + "---:|---:|" * len(envs)

@@ -16,3 +16,15 @@ extract_csv() {
 	sed -n '/^SNP-BENCH-CSV-BEGIN$/,/^SNP-BENCH-CSV-END$/p' "$1" |
 		grep -E '^(# snp_page_lock_bench|op,|[a-z0-9_]+,[0-9]+,)' > "$2" || true
 }
+
+# build_map_bench DIR: the KVM benchmark driver (snp_pl_map_bench, against
+# the headers of KDIR) into DIR, for the guest's /extra.
+build_map_bench() {
+	( build_lock
+	  "$ROOT/scripts/overlay.sh"
+	  KHDR_DIR=$KDIR build_kvm_selftests x86_64/snp_pl_map_bench \
+		> "$LOGS/map-bench-build.log" 2>&1 ) ||
+		die "snp_pl_map_bench build failed (log: $LOGS/map-bench-build.log)"
+	mkdir -p "$1"
+	cp "$KST_KVM/x86_64/snp_pl_map_bench" "$1/"
+}

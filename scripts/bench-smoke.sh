@@ -30,6 +30,7 @@ if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
 	fi
 fi
 mkdir -p "$OUT"
+build_map_bench "$OUT/extra"
 
 CMD='
 B=/sys/kernel/debug/snp_page_lock_bench
@@ -37,6 +38,7 @@ if echo bogus > $B/run 2>/dev/null; then echo "bad input accepted"; exit 3; fi
 echo run quick > $B/run || exit 1
 echo SNP-BENCH-CSV-BEGIN
 cat $B/results
+/extra/snp_pl_map_bench 1000 3 || exit 1
 echo SNP-BENCH-CSV-END'
 
 passed=0 failed=0
@@ -51,7 +53,7 @@ for mode in on off; do
 	st=0
 	KERNEL=$KDIR/arch/x86/boot/bzImage APPEND="$append" \
 		LOG="$LOGS/bench-smoke-$mode.log" QUIET=1 TIMEOUT=300 \
-		"$ROOT/scripts/vm-run.sh" "$CMD" || st=$?
+		"$ROOT/scripts/vm-run.sh" "$CMD" "$OUT/extra" || st=$?
 	extract_csv "$LOGS/bench-smoke-$mode.log" "$OUT/$mode.csv"
 	out=$(python3 "$ROOT/benchmarks/report.py" check "$OUT/$mode.csv" $flag) || true
 	echo "$out" | sed '$d'

@@ -4,6 +4,9 @@
 #
 # Builds the benchmark kernel (.build/x86-bench: no debug options) and
 # boots it twice under QEMU TCG -smp 2: layer on, and snp_page_lock=off
+# (in each boot the in-kernel benchmark, then the KVM one: a VM's
+# kvm_vcpu_map() + kvm_vcpu_unmap() against get_page() + put_page(),
+# snp_pl_map_bench)
 # (the static key is set once at boot, so "off" is a second boot; every
 # ratio compares ops measured in the same boot). Builds a UML kernel
 # (.build/uml-bench) and runs the single-thread ops there at native speed,
@@ -63,6 +66,10 @@ if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
 	fi
 fi
 
+# The KVM benchmark driver, run in every QEMU boot after the layer's.
+MAP_BENCH=$OUT/extra
+build_map_bench "$MAP_BENCH"
+
 # --- measure -----------------------------------------------------------
 # Hold the build lock while measuring: a kernel build of the team's
 # scripts on the same two cores would be measured too.
@@ -78,12 +85,14 @@ B=/sys/kernel/debug/snp_page_lock_bench
 echo '$args' > \$B/run || exit 1
 echo SNP-BENCH-CSV-BEGIN
 cat \$B/results
+/extra/snp_pl_map_bench 100000 $RUNS || exit 1
 echo SNP-BENCH-CSV-END
 cat /sys/kernel/debug/snp_page_lock/stats"
 	log "QEMU -smp 2 boot: $name (${append:-layer on by Kconfig}): $args"
 	KERNEL=$KDIR/arch/x86/boot/bzImage APPEND="$append" \
 		LOG="$OUT/$name.log" QUIET=1 TIMEOUT=900 \
-		timed "bench-$name" "$ROOT/scripts/vm-run.sh" "$cmd" || st=$?
+		timed "bench-$name" "$ROOT/scripts/vm-run.sh" "$cmd" \
+		"$MAP_BENCH" || st=$?
 	extract_csv "$OUT/$name.log" "$OUT/$name.csv"
 	if [ $st -ne 0 ]; then
 		log "$name: guest exit $st (log: $OUT/$name.log)"

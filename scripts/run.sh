@@ -4,10 +4,10 @@
 # show the layer working: its boot state, the VMM demo (snp_pl_demo: a
 # VMM pins pages for I/O, the guest asks for some of them, the VMM gets
 # EPOLLPRI, unpins, the conversion completes, a touch of a private page
-# gets SIGBUS), the VM demo (snp_pl_vm_demo: a guest's host access to a
-# page made private becomes a memory-fault exit, the VMM converts back,
-# the guest finishes) and the layer's counters; then a short benchmark
-# table.
+# gets SIGBUS), the VM demo (snp_pl_vm_demo: guest memory in a
+# guest_memfd converted in place; a guest's host access to a page made
+# private becomes a memory-fault exit, the VMM converts back, the guest
+# finishes) and the layer's counters; then a short benchmark table.
 . "$(dirname "$0")/lib.sh"
 
 "$ROOT/scripts/build-x86.sh"
@@ -28,7 +28,7 @@ dmesg | grep -i "snp_page_lock" | sed "s/^\[[^]]*\] /  /"
 echo "== the VMM demo (/dev/snp_page_lock, test pool):"
 /extra/snp_pl_demo
 rc=$?
-echo "== a VM on memory converted in place (KVM as the consumer):"
+echo "== a VM on guest_memfd converted in place (KVM as the consumer):"
 /extra/snp_pl_vm_demo || rc=1
 echo "== counters (/sys/kernel/debug/snp_page_lock/stats):"
 sed "s/^/  /" /sys/kernel/debug/snp_page_lock/stats
