@@ -12,7 +12,8 @@
 # Environment: KERNEL (bzImage, default the main test kernel), APPEND
 # (extra kernel command line), TIMEOUT (seconds, default 900), SMP
 # (default 2), MEM (default 2G), EXPECT (regex: this boot must splat
-# with it), QUIET=1 (do not print the console, only keep the log).
+# with it), QUIET=1 (do not print the console, only keep the log),
+# ACCEL (QEMU -accel, default tcg).
 . "$(dirname "$0")/lib.sh"
 
 CMD=$1
@@ -38,7 +39,7 @@ cmdline="console=ttyS0 panic=-1 oops=panic panic_on_warn=0 loglevel=7"
 cmdline+=" kunit.enable=0 rdinit=/init $APPEND"
 
 set +e
-timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max \
+timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel "${ACCEL:-tcg}" -cpu max \
 	-smp "$SMP" -m "$MEM" -display none -monitor none -serial stdio \
 	-no-reboot -kernel "$KERNEL" -initrd "$initrd" \
 	-append "$cmdline" < /dev/null 2>&1 | stdbuf -oL tr -d '\r' |
