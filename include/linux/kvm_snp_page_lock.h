@@ -335,15 +335,6 @@ void kvm_snp_gmem_attach(struct inode *inode, struct kvm_snp_gmem *st);
 void kvm_snp_gmem_free(struct kvm_snp_gmem *st);
 
 /**
- * kvm_snp_gmem_in_place() - is this guest_memfd mmap()able and converted
- *	in place?
- * @inode: its inode
- *
- * Return: true if created with GUEST_MEMFD_FLAG_MMAP.
- */
-bool kvm_snp_gmem_in_place(struct inode *inode);
-
-/**
  * kvm_snp_gmem_release() - the last file of a guest_memfd is gone
  * @inode: its inode (its pages are freed later, with it)
  */
@@ -442,17 +433,6 @@ void kvm_snp_gmem_module_exit(void);
  */
 struct kvm *kvm_gmem_vm(struct file *file);
 
-/**
- * kvm_vm_set_mem_attributes() - KVM_SET_MEMORY_ATTRIBUTES' core (kvm_main.c)
- * @kvm: the VM
- * @start: first gfn
- * @end: last gfn + 1
- * @attributes: the new attributes
- *
- * Return: 0 or a negative errno.
- */
-int kvm_vm_set_mem_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
-			      unsigned long attributes);
 #else
 static inline u64 kvm_snp_gmem_flags(struct kvm *kvm)
 {
@@ -473,11 +453,6 @@ static inline void kvm_snp_gmem_attach(struct inode *inode,
 
 static inline void kvm_snp_gmem_free(struct kvm_snp_gmem *st)
 {
-}
-
-static inline bool kvm_snp_gmem_in_place(struct inode *inode)
-{
-	return false;
 }
 
 static inline void kvm_snp_gmem_release(struct inode *inode)
@@ -516,6 +491,20 @@ static inline void kvm_snp_gmem_module_init(void)
 static inline void kvm_snp_gmem_module_exit(void)
 {
 }
+#endif
+
+#ifdef CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES
+/**
+ * kvm_vm_set_mem_attributes() - KVM_SET_MEMORY_ATTRIBUTES' core (kvm_main.c)
+ * @kvm: the VM
+ * @start: first gfn
+ * @end: last gfn + 1
+ * @attributes: the new attributes
+ *
+ * Return: 0 or a negative errno.
+ */
+int kvm_vm_set_mem_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
+			      unsigned long attributes);
 #endif
 
 #ifdef CONFIG_SNP_PAGE_LOCK_BENCH

@@ -40,6 +40,7 @@
 #include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/snp_page_lock.h>
+#include <linux/swap.h>
 #include <linux/uaccess.h>
 
 /**
@@ -57,7 +58,7 @@ struct kvm_snp_gmem {
 /* The pfn of file page offset @index, which @folio contains. */
 static unsigned long folio_file_pfn_index(struct folio *folio, pgoff_t index)
 {
-	return folio_pfn(folio) + (index & (folio_nr_pages(folio) - 1));
+	return page_to_pfn(folio_file_page(folio, index));
 }
 
 static struct kvm_snp_gmem *kvm_snp_gmem_of(struct address_space *mapping)
@@ -100,7 +101,9 @@ struct kvm_snp_gmem *kvm_snp_gmem_alloc(loff_t size, u64 flags)
 	if (!st)
 		return ERR_PTR(-ENOMEM);
 	st->npages = size >> PAGE_SHIFT;
-	st->private = bitmap_zalloc(st->npages, GFP_KERNEL_ACCOUNT);
+	/* One bit per page of the file, however large: not kmalloc-bound. */
+	st->private = kvcalloc(BITS_TO_LONGS(st->npages), sizeof(long),
+			       GFP_KERNEL_ACCOUNT);
 	if (!st->private) {
 		kfree(st);
 		return ERR_PTR(-ENOMEM);
@@ -115,18 +118,13 @@ void kvm_snp_gmem_free(struct kvm_snp_gmem *st)
 {
 	if (!st)
 		return;
-	bitmap_free(st->private);
+	kvfree(st->private);
 	kfree(st);
 }
 
 void kvm_snp_gmem_attach(struct inode *inode, struct kvm_snp_gmem *st)
 {
 	inode->i_mapping->i_private_data = st;
-}
-
-bool kvm_snp_gmem_in_place(struct inode *inode)
-{
-	return kvm_snp_gmem_of(inode->i_mapping);
 }
 
 void kvm_snp_gmem_release(struct inode *inode)
@@ -358,6 +356,9 @@ static int kvm_snp_gmem_ranges(struct kvm *kvm, struct file *file,
 		} else {
 			a = max(gfn_lo, slot->base_gfn);
 			b = min(gfn_hi, slot->base_gfn + slot->npages);
+			/* Disjoint: before the translation can wrap. */
+			if (a >= b)
+				continue;
 			a += slot->gmem.pgoff - slot->base_gfn;
 			b += slot->gmem.pgoff - slot->base_gfn;
 		}
@@ -406,11 +407,24 @@ static int kvm_snp_gmem_set_vm_attributes(struct kvm *kvm, struct file *file,
 }
 
 /* KVM_SET_MEMORY_ATTRIBUTES2 on a guest_memfd converted in place. */
+/* Convert pages of @file in place, then the VM's attributes follow. */
+static int kvm_snp_gmem_convert_file(struct file *file, pgoff_t index,
+				     unsigned long nr, enum snp_page_state to,
+				     unsigned int flags, unsigned long *bad)
+{
+	int ret = kvm_snp_gmem_convert_range(file, index, nr, to, flags, bad);
+
+	if (ret)
+		return ret;
+	return kvm_snp_gmem_set_vm_attributes(kvm_gmem_vm(file), file, index,
+					      nr, to == SNP_PAGE_PRIVATE ?
+					      KVM_MEMORY_ATTRIBUTE_PRIVATE : 0);
+}
+
 static long kvm_snp_gmem_set_attributes2(struct file *file,
 					 struct kvm_memory_attributes2 __user *uarg)
 {
 	struct kvm_memory_attributes2 attrs;
-	struct kvm *kvm = kvm_gmem_vm(file);
 	unsigned long bad = ULONG_MAX, nr;
 	unsigned int flags;
 	pgoff_t start;
@@ -434,13 +448,10 @@ static long kvm_snp_gmem_set_attributes2(struct file *file,
 	/* Upstream's rule without our flag: fail as soon as pages are held. */
 	flags = attrs.flags & KVM_SET_MEMORY_ATTRIBUTES2_WAIT ? 0 :
 		SNP_CONVERT_NOWAIT;
-	ret = kvm_snp_gmem_convert_range(file, start, nr,
-					 attrs.attributes ? SNP_PAGE_PRIVATE :
-							    SNP_PAGE_SHARED,
-					 flags, &bad);
-	if (!ret)
-		ret = kvm_snp_gmem_set_vm_attributes(kvm, file, start, nr,
-						     attrs.attributes);
+	ret = kvm_snp_gmem_convert_file(file, start, nr,
+					attrs.attributes ? SNP_PAGE_PRIVATE :
+							   SNP_PAGE_SHARED,
+					flags, &bad);
 	if (ret && bad != ULONG_MAX &&
 	    put_user((u64)bad << PAGE_SHIFT, &uarg->error_offset))
 		return -EFAULT;
@@ -519,6 +530,11 @@ int kvm_snp_gmem_get_pfn(struct file *file, pgoff_t index,
 	 * wait is for transient references (the LRU's batch), bounded.
 	 */
 	lockdep_assert_held_read(&file->f_mapping->invalidate_lock);
+	/*
+	 * The page was just added to this CPU's LRU batch, whose reference
+	 * would otherwise make the G7 check drain every CPU's batch.
+	 */
+	lru_add_drain();
 	ret = snp_convert_begin_pfns(&pfn, 1, SNP_PAGE_PRIVATE, 0, 0, &owner,
 				     NULL);
 	if (!ret)
@@ -553,21 +569,14 @@ static bool kvm_snp_gmem_page(struct file *file, pgoff_t index,
 	return true;
 }
 
+/* The owner's conversion (the ABI's TEST_CONVERT, #NPF policy "convert"). */
 static int kvm_snp_gmem_convert(struct file *file, pgoff_t index,
 				unsigned long nr, enum snp_page_state to,
 				unsigned int flags)
 {
 	unsigned long bad;
-	int ret;
 
-	ret = kvm_snp_gmem_convert_range(file, index, nr, to, flags, &bad);
-	if (!ret)
-		ret = kvm_snp_gmem_set_vm_attributes(kvm_gmem_vm(file), file,
-						     index, nr,
-						     to == SNP_PAGE_PRIVATE ?
-						     KVM_MEMORY_ATTRIBUTE_PRIVATE :
-						     0);
-	return ret;
+	return kvm_snp_gmem_convert_file(file, index, nr, to, flags, &bad);
 }
 
 static struct snp_user_owner kvm_snp_gmem_owner = {
