@@ -391,9 +391,6 @@ void snp_revocable_pin_destroy(struct snp_revocable_pin *rp);
  */
 void snp_wait_conversion_annotate(void);
 
-/* No page at that index of an owner's file (never allocated). */
-#define SNP_USER_NO_PFN	ULONG_MAX
-
 /**
  * struct snp_user_owner - an owner of user-mapped guest memory whose pages
  *	change state in place (the /dev/snp_page_lock test pool,
@@ -428,17 +425,6 @@ void snp_user_owner_register(struct snp_user_owner *owner);
  * @owner: the owner; sleeps (an RCU grace period)
  */
 void snp_user_owner_unregister(struct snp_user_owner *owner);
-
-/**
- * snp_user_owner_lookup() - the page an owner has behind a user address
- * @vma: the VMA of @addr (mmap lock held)
- * @addr: the user address
- * @pfn: set to the page's pfn, or %SNP_USER_NO_PFN if none is allocated
- *
- * Return: true if @vma maps an in-place owner's memory (then @pfn is set).
- */
-bool snp_user_owner_lookup(struct vm_area_struct *vma, unsigned long addr,
-			   unsigned long *pfn);
 
 /**
  * snp_user_page_state() - state of the page behind a user address
@@ -548,24 +534,6 @@ static inline int snp_make_shared(unsigned long pfn, unsigned long nr_pages,
 	return -EOPNOTSUPP;
 }
 
-static inline int snp_convert_begin_pfns(const unsigned long *pfns,
-					 unsigned long nr,
-					 enum snp_page_state to,
-					 unsigned int flags,
-					 unsigned int timeout_ms,
-					 const struct snp_convert_owner *owner,
-					 unsigned long *bad_idx)
-{
-	return -EOPNOTSUPP;
-}
-
-static inline int snp_convert_end_pfns(const unsigned long *pfns,
-				       unsigned long nr,
-				       enum snp_page_state to, bool commit)
-{
-	return -EOPNOTSUPP;
-}
-
 static inline int snp_convert_external(unsigned long pfn,
 				       unsigned long nr_pages,
 				       enum snp_page_state to,
@@ -609,21 +577,6 @@ static inline void snp_wait_conversion_annotate(void)
 static inline enum snp_page_state snp_user_page_state(unsigned long addr)
 {
 	return SNP_PAGE_SHARED;
-}
-
-static inline void snp_user_owner_register(struct snp_user_owner *owner)
-{
-}
-
-static inline void snp_user_owner_unregister(struct snp_user_owner *owner)
-{
-}
-
-static inline bool snp_user_owner_lookup(struct vm_area_struct *vma,
-					 unsigned long addr,
-					 unsigned long *pfn)
-{
-	return false;
 }
 
 static inline bool snp_user_in_place(unsigned long addr)

@@ -149,6 +149,17 @@ int snp_convert_end(unsigned long pfn, unsigned long nr_pages,
 
 unsigned int snp_revoke_page(unsigned long pfn);
 
+/* No page at that index of an owner's file (never allocated). */
+#define SNP_USER_NO_PFN	ULONG_MAX
+
+/*
+ * The page an in-place owner has behind @addr of @vma (mmap lock held):
+ * true if @vma maps such an owner's memory, with *@pfn set to the page or
+ * SNP_USER_NO_PFN if none is allocated.
+ */
+bool snp_user_owner_lookup(struct vm_area_struct *vma, unsigned long addr,
+			   unsigned long *pfn);
+
 /* For the KUnit tests only. */
 u32 snp_page_lock_test_state_word(unsigned long pfn);
 int snp_page_lock_test_add_pins(unsigned long pfn, int delta);

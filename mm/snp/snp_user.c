@@ -73,7 +73,6 @@ bool snp_user_owner_lookup(struct vm_area_struct *vma, unsigned long addr,
 		*pfn = SNP_USER_NO_PFN;
 	return true;
 }
-EXPORT_SYMBOL_GPL(snp_user_owner_lookup);
 
 enum snp_page_state snp_user_page_state(unsigned long addr)
 {
