@@ -17,8 +17,6 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <setjmp.h>
-#include <signal.h>
 
 #include <linux/kvm_para.h>
 #include <linux/sizes.h>
@@ -166,21 +164,6 @@ static void guest_code(uint64_t base)
 static int gmem;
 static char *hva_base;
 static bool run_vcpus;
-static __thread sigjmp_buf sigbus_env;
-
-static void on_sigbus(int sig)
-{
-	siglongjmp(sigbus_env, 1);
-}
-
-/* Does a read of @p in the VMM get SIGBUS? */
-static bool host_sigbus(const uint8_t *p)
-{
-	if (sigsetjmp(sigbus_env, 1))
-		return true;
-	(void)READ_ONCE(*p);
-	return false;
-}
 
 static void handle_hypercall(struct kvm_vcpu *vcpu)
 {
@@ -217,7 +200,7 @@ static void handle_sync(struct kvm_vcpu *vcpu, struct ucall *uc)
 
 	for (i = 0; i < size; i += PAGE_SIZE) {
 		if (uc->args[0] == SYNC_PRIVATE) {
-			TEST_ASSERT(host_sigbus(hva + i),
+			TEST_ASSERT(snp_pl_read_sigbus(hva + i, NULL),
 				    "the VMM read private gpa %#lx", gpa + i);
 			continue;
 		}
@@ -262,7 +245,6 @@ static void *vcpu_thread(void *arg)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_sigbus };
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
 	pthread_t threads[KVM_MAX_VCPUS];
 	uint32_t nr_vcpus = 2, i;
@@ -280,11 +262,9 @@ int main(int argc, char **argv)
 	TEST_ASSERT(nr_vcpus <= KVM_MAX_VCPUS, "at most %d vCPUs",
 		    KVM_MAX_VCPUS);
 
-	pl = snp_pl_require();
-	TEST_REQUIRE(kvm_check_cap(KVM_CAP_GUEST_MEMFD_FLAGS) &
-		     GUEST_MEMFD_FLAG_MMAP);
+	pl = snp_pl_gmem_require();
 	leaked = snp_pl_stat("leaked_pages");
-	sigaction(SIGBUS, &sa, NULL);
+	snp_pl_catch_sigbus(NULL);
 
 	vm = __vm_create_with_vcpus(snp_pl_protected_shape, nr_vcpus, 0,
 				    guest_code, vcpus);

@@ -195,9 +195,7 @@ int main(int argc, char **argv)
 
 	npages = (argc > 1 ? atoi_positive("MiB", argv[1]) : 32) *
 		 (SZ_1M / PAGE_SIZE);
-	close(snp_pl_require());
-	TEST_REQUIRE(kvm_check_cap(KVM_CAP_GUEST_MEMFD_FLAGS) &
-		     GUEST_MEMFD_FLAG_MMAP);
+	close(snp_pl_gmem_require());
 	mount("cgroup2", CGROOT, "cgroup2", 0, NULL);
 	fd = open(CGROOT "/cgroup.subtree_control", O_WRONLY);
 	TEST_REQUIRE(fd >= 0 && write(fd, "+memory", 7) == 7);

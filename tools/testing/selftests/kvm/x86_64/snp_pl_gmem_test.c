@@ -25,8 +25,6 @@
 #define _GNU_SOURCE
 #include <poll.h>
 #include <pthread.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -101,9 +99,7 @@ static void setup(struct env *e)
 {
 	struct ucall uc;
 
-	e->pl = snp_pl_require();
-	TEST_REQUIRE(kvm_check_cap(KVM_CAP_GUEST_MEMFD_FLAGS) &
-		     GUEST_MEMFD_FLAG_MMAP);
+	e->pl = snp_pl_gmem_require();
 	e->vm = vm_create_shape_with_one_vcpu(snp_pl_protected_shape, &e->vcpu,
 					      guest_code);
 	e->gmem = snp_pl_gmem_region_add(e->vm, GMEM_GPA, GMEM_SLOT, NPAGES,
@@ -125,24 +121,14 @@ static void teardown(struct env *e)
 	close(e->pl);
 }
 
-static sigjmp_buf touch_env;
-
-static void touch_sigbus(int sig)
-{
-	siglongjmp(touch_env, 1);
-}
-
 /* Read @p in this process: SIGBUS or 0. */
 static int touch(const char *p)
 {
-	struct sigaction sa = { .sa_handler = touch_sigbus }, old;
-	int ret = 0;
+	struct sigaction old;
+	int ret;
 
-	sigaction(SIGBUS, &sa, &old);
-	if (sigsetjmp(touch_env, 1))
-		ret = SIGBUS;
-	else
-		(void)READ_ONCE(*p);
+	snp_pl_catch_sigbus(&old);
+	ret = snp_pl_read_sigbus(p, NULL) ? SIGBUS : 0;
 	sigaction(SIGBUS, &old, NULL);
 	return ret;
 }

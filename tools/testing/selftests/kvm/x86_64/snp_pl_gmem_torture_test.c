@@ -26,8 +26,6 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -38,7 +36,8 @@
 #define NR_VCPUS	2
 #define PAGES_PER_VCPU	4
 #define NPAGES		(NR_VCPUS * PAGES_PER_VCPU)
-#define STAMP_ID(s)	((s) >> 56)
+/* Stamps are canonical addresses: they go through WRMSR LSTAR too. */
+#define STAMP_ID(s)	((s) >> 40)
 
 static void guest_code(uint64_t id)
 {
@@ -49,7 +48,7 @@ static void guest_code(uint64_t id)
 	for (i = 0;; i++) {
 		gpa = first + (i % PAGES_PER_VCPU) * PAGE_SIZE;
 		p = (uint64_t *)gpa;
-		stamp = (id + 1) << 56 | i;
+		stamp = (id + 1) << 40 | i;
 		WRITE_ONCE(*p, stamp);
 		GUEST_ASSERT_EQ(READ_ONCE(*p), stamp);
 		wrmsr(MSR_LSTAR, stamp);
@@ -76,61 +75,27 @@ struct vcpu_stats {
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu_stats *st = arg;
-	struct kvm_vcpu *vcpu = st->vcpu;
 	uint64_t lo = GMEM_GPA + st->id * PAGES_PER_VCPU * PAGE_SIZE;
-	struct ucall uc;
-	int r;
+	uint64_t flags;
 
 	while (!atomic_load(&stop)) {
-		r = _vcpu_run(vcpu);
-		if (r) {
-			struct kvm_run *run = vcpu->run;
-
-			TEST_ASSERT(errno == EFAULT &&
-				    run->exit_reason == KVM_EXIT_MEMORY_FAULT,
-				    "KVM_RUN: %d errno %d exit %s", r, errno,
-				    exit_reason_str(run->exit_reason));
-			TEST_ASSERT(run->memory_fault.gpa >= lo &&
-				    run->memory_fault.gpa <
-				    lo + PAGES_PER_VCPU * PAGE_SIZE,
-				    "fault on gpa %llx", run->memory_fault.gpa);
-			TEST_ASSERT(!(run->memory_fault.flags &
-				      ~(KVM_MEMORY_EXIT_FLAG_HOST_ACCESS |
-					KVM_MEMORY_EXIT_FLAG_PRIVATE)),
-				    "flags %llx", run->memory_fault.flags);
-			/*
-			 * A host access (VMSAVE/VMLOAD), or the guest's own
-			 * access racing a change of the attributes (as
-			 * upstream reports it): run it again.
-			 */
-			if (run->memory_fault.flags &
-			    KVM_MEMORY_EXIT_FLAG_HOST_ACCESS)
-				st->faults++;
-			else
-				st->guest_faults++;
-			usleep(100);
+		if (!snp_pl_torture_run(st->vcpu, lo, PAGES_PER_VCPU * PAGE_SIZE,
+					0, &flags)) {
+			st->syncs++;
 			continue;
 		}
-		switch (get_ucall(vcpu, &uc)) {
-		case UCALL_SYNC:
-			st->syncs++;
-			break;
-		case UCALL_ABORT:
-			REPORT_GUEST_ASSERT(uc);
-			break;
-		default:
-			TEST_FAIL("unexpected exit %s",
-				  exit_reason_str(vcpu->run->exit_reason));
-		}
+		/*
+		 * A host access (VMSAVE/VMLOAD), or the guest's own access
+		 * racing a change of the attributes (as upstream reports it):
+		 * run it again.
+		 */
+		if (flags & KVM_MEMORY_EXIT_FLAG_HOST_ACCESS)
+			st->faults++;
+		else
+			st->guest_faults++;
+		usleep(100);
 	}
 	return NULL;
-}
-
-static __thread sigjmp_buf sigbus_env;
-
-static void on_sigbus(int sig)
-{
-	siglongjmp(sigbus_env, 1);
 }
 
 /* A shared page holds 0 or a stamp of the vCPU that owns it. */
@@ -148,13 +113,13 @@ static void *reader_thread(void *arg)
 
 	while (!atomic_load(&stop)) {
 		int page = rand_r(&seed) % NPAGES;
-		uint64_t *p = (uint64_t *)(mem + page * PAGE_SIZE);
+		uint64_t v;
 
-		if (sigsetjmp(sigbus_env, 1)) {
+		if (snp_pl_read_sigbus(mem + page * PAGE_SIZE, &v)) {
 			read_sigbus++;
 			continue;
 		}
-		check_stamp(page, READ_ONCE(*p));
+		check_stamp(page, v);
 		reads++;
 	}
 	return NULL;
@@ -199,7 +164,6 @@ static void *pinner_thread(void *arg)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_sigbus };
 	int seconds = argc > 1 ? atoi(argv[1]) : 10;
 	unsigned long to_private = 0, busy = 0, i;
 	struct vcpu_stats st[NR_VCPUS];
@@ -210,11 +174,9 @@ int main(int argc, char **argv)
 	int ret;
 
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_SVM));
-	pl = snp_pl_require();
-	TEST_REQUIRE(kvm_check_cap(KVM_CAP_GUEST_MEMFD_FLAGS) &
-		     GUEST_MEMFD_FLAG_MMAP);
+	pl = snp_pl_gmem_require();
 	leaked = snp_pl_stat("leaked_pages");
-	sigaction(SIGBUS, &sa, NULL);
+	snp_pl_catch_sigbus(NULL);
 
 	vm = __vm_create_with_vcpus(snp_pl_protected_shape, NR_VCPUS, 0,
 				    guest_code, vcpus);

@@ -8,6 +8,8 @@
 #define SELFTEST_KVM_SNP_PL_KVM_H
 
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -43,6 +45,49 @@ static inline int snp_pl_require(void)
 	fd = open(SNP_PL_DEV, O_RDWR | O_CLOEXEC);
 	TEST_ASSERT(fd >= 0, "open %s: %s", SNP_PL_DEV, strerror(errno));
 	return fd;
+}
+
+/* As snp_pl_require(), and guest_memfd converted in place is offered. */
+static inline int snp_pl_gmem_require(void)
+{
+	int fd = snp_pl_require();
+
+	TEST_REQUIRE(kvm_check_cap(KVM_CAP_GUEST_MEMFD_FLAGS) &
+		     GUEST_MEMFD_FLAG_MMAP);
+	return fd;
+}
+
+/*
+ * The VMM's read of a private page gets SIGBUS: snp_pl_catch_sigbus()
+ * installs a handler (process-wide; @old, if not NULL, receives the one it
+ * replaces), then snp_pl_read_sigbus() reads the aligned 8 bytes at @p in
+ * the calling thread and says whether that raised SIGBUS.
+ */
+static __thread sigjmp_buf snp_pl_sigbus_env;
+
+static inline void snp_pl_on_sigbus(int sig)
+{
+	siglongjmp(snp_pl_sigbus_env, 1);
+}
+
+static inline void snp_pl_catch_sigbus(struct sigaction *old)
+{
+	struct sigaction sa = { .sa_handler = snp_pl_on_sigbus };
+
+	TEST_ASSERT_EQ(sigaction(SIGBUS, &sa, old), 0);
+}
+
+static inline bool snp_pl_read_sigbus(const void *p, uint64_t *val)
+{
+	const uint64_t *q = (const uint64_t *)((uintptr_t)p & ~7ul);
+	uint64_t v;
+
+	if (sigsetjmp(snp_pl_sigbus_env, 1))
+		return true;
+	v = READ_ONCE(*q);
+	if (val)
+		*val = v;
+	return false;
 }
 
 /*
@@ -229,6 +274,47 @@ static inline uint64_t snp_pl_run_to_ucall(struct kvm_vcpu *vcpu,
 	TEST_ASSERT(got == cmd, "expected ucall %lu, got %lu (exit %s)",
 		    cmd, got, exit_reason_str(vcpu->run->exit_reason));
 	return got;
+}
+
+/*
+ * One KVM_RUN of a torture vCPU whose guest loops on GUEST_SYNC, against
+ * conversions of [@lo, @lo + @size): false after a GUEST_SYNC, true after
+ * a memory-fault exit for a gpa in that range, whose flags (HOST_ACCESS
+ * and/or PRIVATE, at least @required) go to *@flags; the vCPU then just
+ * runs again. Any other outcome fails the test.
+ */
+static inline bool snp_pl_torture_run(struct kvm_vcpu *vcpu, uint64_t lo,
+				      uint64_t size, uint64_t required,
+				      uint64_t *flags)
+{
+	struct kvm_run *run = vcpu->run;
+	struct ucall uc;
+	int r = _vcpu_run(vcpu);
+
+	if (r) {
+		TEST_ASSERT(errno == EFAULT &&
+			    run->exit_reason == KVM_EXIT_MEMORY_FAULT,
+			    "KVM_RUN: %d errno %d exit %s", r, errno,
+			    exit_reason_str(run->exit_reason));
+		TEST_ASSERT(run->memory_fault.gpa >= lo &&
+			    run->memory_fault.gpa < lo + size,
+			    "fault on gpa %llx", run->memory_fault.gpa);
+		TEST_ASSERT(!(run->memory_fault.flags & ~SNP_PL_GUEST_FLAGS) &&
+			    (run->memory_fault.flags & required) == required,
+			    "flags %llx", run->memory_fault.flags);
+		*flags = run->memory_fault.flags;
+		return true;
+	}
+	switch (get_ucall(vcpu, &uc)) {
+	case UCALL_SYNC:
+		return false;
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT(uc);
+		break;
+	default:
+		TEST_FAIL("unexpected exit %s", exit_reason_str(run->exit_reason));
+	}
+	return false;
 }
 
 #endif /* SELFTEST_KVM_SNP_PL_KVM_H */

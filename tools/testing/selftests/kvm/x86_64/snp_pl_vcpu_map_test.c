@@ -23,7 +23,8 @@
 #define POOL_GPA	0xc0000000ul
 #define POOL_SLOT	10
 #define NPAGES		4
-#define MAGIC		0x5a5a123456780000ull
+/* Canonical: WRMSR to LSTAR #GPs on anything else. */
+#define MAGIC		0x00005a5a12345000ull
 #define HOLD_PARAM	SNP_PL_KVM_PARAMS "snp_test_map_hold_ms"
 /* Long enough for both conversions of stage 3, even on a slow (TCG) host. */
 #define HOLD_MS		"5000"

@@ -31,7 +31,8 @@ static void guest_code(uint64_t id)
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	for (i = 0;; i++) {
 		gpa = first + (i % PAGES_PER_VCPU) * PAGE_SIZE;
-		magic = (id << 56) | (i << 12) | 0xabc;
+		/* Canonical: WRMSR to LSTAR #GPs on anything else. */
+		magic = (id << 40) | (i << 12) | 0xabc;
 		wrmsr(MSR_LSTAR, magic);
 		asm volatile("vmsave %%rax" : : "a"(gpa) : "memory");
 		wrmsr(MSR_LSTAR, 0);
@@ -53,41 +54,18 @@ struct vcpu_stats {
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu_stats *st = arg;
-	struct kvm_vcpu *vcpu = st->vcpu;
 	uint64_t lo = POOL_GPA + st->id * PAGES_PER_VCPU * PAGE_SIZE;
-	struct ucall uc;
-	int r;
+	uint64_t flags;
 
 	while (!atomic_load(&stop)) {
-		r = _vcpu_run(vcpu);
-		if (r) {
-			/* A page of this vCPU, private or converting. */
-			TEST_ASSERT(errno == EFAULT &&
-				    vcpu->run->exit_reason == KVM_EXIT_MEMORY_FAULT,
-				    "KVM_RUN: %d errno %d exit %s", r, errno,
-				    exit_reason_str(vcpu->run->exit_reason));
-			TEST_ASSERT(vcpu->run->memory_fault.gpa >= lo &&
-				    vcpu->run->memory_fault.gpa <
-				    lo + PAGES_PER_VCPU * PAGE_SIZE,
-				    "fault on gpa %llx",
-				    vcpu->run->memory_fault.gpa);
-			TEST_ASSERT(vcpu->run->memory_fault.flags &
-				    KVM_MEMORY_EXIT_FLAG_HOST_ACCESS,
-				    "flags %llx", vcpu->run->memory_fault.flags);
+		/* A fault is a page of this vCPU, private or converting. */
+		if (snp_pl_torture_run(st->vcpu, lo, PAGES_PER_VCPU * PAGE_SIZE,
+				       KVM_MEMORY_EXIT_FLAG_HOST_ACCESS,
+				       &flags)) {
 			st->faults++;
 			usleep(200);
-			continue;
-		}
-		switch (get_ucall(vcpu, &uc)) {
-		case UCALL_SYNC:
+		} else {
 			st->syncs++;
-			break;
-		case UCALL_ABORT:
-			REPORT_GUEST_ASSERT(uc);
-			break;
-		default:
-			TEST_FAIL("unexpected exit %s",
-				  exit_reason_str(vcpu->run->exit_reason));
 		}
 	}
 	return NULL;

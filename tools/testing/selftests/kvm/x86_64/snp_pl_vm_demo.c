@@ -14,8 +14,6 @@
  * shared again, re-enters, and the port receives the guest's byte. Prints
  * the timeline; exit status 0 if all of it happened as described.
  */
-#include <setjmp.h>
-#include <signal.h>
 #include <time.h>
 
 #include "snp_pl_kvm.h"
@@ -37,24 +35,14 @@ static void guest_code(void)
 }
 
 static struct timespec t0;
-static sigjmp_buf sigbus_env;
-
-static void on_sigbus(int sig)
-{
-	siglongjmp(sigbus_env, 1);
-}
-
 /* Does the VMM's read of @p get SIGBUS? */
 static bool vmm_read_sigbus(const char *p)
 {
-	struct sigaction sa = { .sa_handler = on_sigbus }, old;
-	bool ret = false;
+	struct sigaction old;
+	bool ret;
 
-	sigaction(SIGBUS, &sa, &old);
-	if (sigsetjmp(sigbus_env, 1))
-		ret = true;
-	else
-		(void)READ_ONCE(*p);
+	snp_pl_catch_sigbus(&old);
+	ret = snp_pl_read_sigbus(p, NULL);
 	sigaction(SIGBUS, &old, NULL);
 	return ret;
 }
@@ -80,9 +68,7 @@ int main(void)
 	int fd, gmem, r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	fd = snp_pl_require();
-	TEST_REQUIRE(kvm_check_cap(KVM_CAP_GUEST_MEMFD_FLAGS) &
-		     GUEST_MEMFD_FLAG_MMAP);
+	fd = snp_pl_gmem_require();
 	vm = vm_create_shape_with_one_vcpu(snp_pl_protected_shape, &vcpu,
 					   guest_code);
 	gmem = snp_pl_gmem_region_add(vm, GMEM_GPA, GMEM_SLOT, 1,
