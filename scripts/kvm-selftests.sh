@@ -20,23 +20,8 @@ fi
 [ ${#tests[@]} -gt 0 ] || die "no test in $LIST"
 
 D=$BUILD/kvm-selftests-extra
-rm -rf "$D"
-mkdir -p "$D/kvm"
-build_lock
 log "building ${#tests[@]} upstream KVM selftests"
-build_kvm_selftests "${tests[@]}" > "$LOGS/kvm-upstream-list-build.log" 2>&1 || {
-	tail -40 "$LOGS/kvm-upstream-list-build.log"
-	die "KVM selftests build failed"
-}
-flock -u 9
-
-: > "$D/tests.list"
-for t in "${tests[@]}"; do
-	b=$(basename "$t")
-	cp "$KST_KVM/$t" "$D/kvm/$b"
-	echo "exit $b 300 /extra/kvm/$b" >> "$D/tests.list"
-done
-cp "$ROOT/scripts/guest/run-tests.sh" "$D/"
+stage_kvm_tests "$D" 300 "$LOGS/kvm-upstream-list-build.log" "${tests[@]}"
 
 name=kvm-selftests
 log "running ${#tests[@]} upstream KVM selftests in QEMU, layer on"

@@ -6,7 +6,8 @@
 # timeout, and write one line per test and boot to
 # .build/kvm-upstream/{on,off}.txt: "NAME STATUS" (pass, fail, skip,
 # timeout). Used to (re)make configs/kvm-selftests-tcg.list, the tests
-# that pass here and that make test runs; not part of make test itself.
+# that pass here and that make kvm-selftests runs (make test: all but those
+# marked slow); not part of make test itself.
 #
 #   kvm-upstream.sh [TIMEOUT_PER_TEST]
 #
@@ -18,24 +19,10 @@ TMO=${1:-120}
 
 OUT=$BUILD/kvm-upstream
 D=$OUT/extra
-rm -rf "$D"
-mkdir -p "$D/kvm"
-
 mk=$SRC/tools/testing/selftests/kvm/Makefile
 mapfile -t tests < <(sed -n 's/^TEST_GEN_PROGS_x86_64 +\{0,1\}= *//p' "$mk" |
 		     grep -v snp_pl_)
-build_lock
-build_kvm_selftests "${tests[@]}" > "$LOGS/kvm-upstream-build.log" 2>&1 ||
-	die "KVM selftests build failed (see $LOGS/kvm-upstream-build.log)"
-flock -u 9
-
-: > "$D/tests.list"
-for t in "${tests[@]}"; do
-	b=$(basename "$t")
-	cp "$KST_KVM/$t" "$D/kvm/$b"
-	echo "exit $b $TMO /extra/kvm/$b" >> "$D/tests.list"
-done
-cp "$ROOT/scripts/guest/run-tests.sh" "$D/"
+stage_kvm_tests "$D" "$TMO" "$LOGS/kvm-upstream-build.log" "${tests[@]}"
 
 for mode in ${MODES:-on off}; do
 	log "all ${#tests[@]} upstream KVM selftests, snp_page_lock=$mode"

@@ -101,6 +101,31 @@ build_kvm_selftests() {
 		EXTRA_CFLAGS=-static -j"$JOBS" "${targets[@]}"
 }
 
+# stage_kvm_tests DIR TIMEOUT BUILDLOG TEST...: build the KVM selftests
+# TEST... (see build_kvm_selftests), copy them to DIR/kvm and list them in
+# DIR/tests.list for scripts/guest/run-tests.sh (each one case, TIMEOUT
+# seconds). Takes the build lock itself.
+stage_kvm_tests() {
+	local d=$1 tmo=$2 blog=$3 t b
+
+	shift 3
+	rm -rf "$d"
+	mkdir -p "$d/kvm"
+	build_lock
+	build_kvm_selftests "$@" > "$blog" 2>&1 || {
+		tail -40 "$blog"
+		die "KVM selftests build failed (log: $blog)"
+	}
+	flock -u 9
+	: > "$d/tests.list"
+	for t in "$@"; do
+		b=$(basename "$t")
+		cp "$KST_KVM/$t" "$d/kvm/$b"
+		echo "exit $b $tmo /extra/kvm/$b" >> "$d/tests.list"
+	done
+	cp "$ROOT/scripts/guest/run-tests.sh" "$d/"
+}
+
 # failed_total: failed cases recorded so far in RESULTS.
 failed_total() {
 	local f p fl s total=0
