@@ -30,7 +30,7 @@ kunit:
 kunit-x86:
 	@$(S)/kunit-x86.sh
 
-## make selftests: kselftests + upstream KVM selftests in QEMU
+## make selftests: our kselftests and KVM selftests (snp_pl_*) in QEMU
 selftests:
 	@$(S)/selftests.sh
 
