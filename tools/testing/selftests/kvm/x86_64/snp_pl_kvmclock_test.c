@@ -6,10 +6,18 @@
  * invalidated) instead of waiting for it until the timeout; kvmclock
  * updates then leave the page alone; once the page is shared again
  * kvmclock works again. The guest runs throughout.
+ *
+ * Then a process exits with kvmclock live on a page of its own memory:
+ * exit_mmap() frees that page, and the cache must have dropped its pin by
+ * then (the layer counts a page freed pinned in "freed_pinned").
  */
 #include <asm/kvm_para.h>
 #include <asm/pvclock.h>
 #include <asm/pvclock-abi.h>
+
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "snp_pl_kvm.h"
 
@@ -40,6 +48,68 @@ static void set_clock(struct kvm_vm *vm)
 	data.flags = 0;
 	/* Requests a kvmclock update of every vCPU at its next entry. */
 	vm_ioctl(vm, KVM_SET_CLOCK, &data);
+}
+
+static void guest_clock_on(uint64_t gpa)
+{
+	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, gpa | KVM_MSR_ENABLED);
+	GUEST_SYNC(1);
+	GUEST_DONE();
+}
+
+/* In a child: a VM whose kvmclock is live when the process exits. */
+static void exit_with_clock_live(void)
+{
+	struct pvclock_vcpu_time_info *pvti;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	vm_vaddr_t gva;
+	uint64_t gpa;
+
+	cpu_set_t cpu0;
+	void *dummy;
+
+	/* The page joins this CPU's LRU batch; it is drained below. */
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	TEST_ASSERT(!sched_setaffinity(0, sizeof(cpu0), &cpu0), "affinity");
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_clock_on);
+	gva = vm_vaddr_alloc_page(vm);
+	gpa = addr_gva2gpa(vm, gva);
+	pvti = addr_gpa2hva(vm, gpa);
+	vcpu_args_set(vcpu, 1, gpa);
+	snp_pl_run_to_ucall(vcpu, UCALL_SYNC, &uc);
+	TEST_ASSERT(pvti->system_time || pvti->tsc_timestamp,
+		    "kvmclock did not write its page");
+	/*
+	 * MADV_COLD drains this CPU's LRU batch, whose reference would keep
+	 * the page alive past the exit.
+	 */
+	dummy = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(dummy != MAP_FAILED, "mmap");
+	TEST_ASSERT(!madvise(dummy, PAGE_SIZE, MADV_COLD), "MADV_COLD");
+	/* No kvm_vm_free(): the mm goes first, the VM after it. */
+	_exit(0);
+}
+
+static void test_exit_with_clock_live(void)
+{
+	long before = snp_pl_stat("freed_pinned");
+	int status;
+	pid_t pid;
+
+	TEST_ASSERT(before >= 0, "no %s", SNP_PL_STATS);
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork");
+	if (!pid)
+		exit_with_clock_live();
+	TEST_ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	TEST_ASSERT(WIFEXITED(status) && !WEXITSTATUS(status),
+		    "child status %#x", status);
+	TEST_ASSERT_EQ(snp_pl_stat("freed_pinned"), before);
 }
 
 int main(void)
@@ -91,5 +161,7 @@ int main(void)
 
 	kvm_vm_free(vm);
 	close(fd);
+
+	test_exit_with_clock_live();
 	return 0;
 }
