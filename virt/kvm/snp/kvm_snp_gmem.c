@@ -166,16 +166,17 @@ static vm_fault_t kvm_snp_gmem_fault(struct vm_fault *vmf)
 		ret = vmf_error(PTR_ERR(folio));
 		goto out;
 	}
-	/* As guest_memfd prepares a folio: never hand out old data. */
-	if (!folio_test_uptodate(folio)) {
-		clear_highpage(folio_file_page(folio, vmf->pgoff));
-		folio_mark_uptodate(folio);
-	}
+	/* Not even cleared unless shared: the host never writes a private page. */
 	if (snp_page_state(folio_file_pfn_index(folio, vmf->pgoff)) !=
 	    SNP_PAGE_SHARED) {
 		folio_unlock(folio);
 		folio_put(folio);
 		goto out;
+	}
+	/* As guest_memfd prepares a folio: never hand out old data. */
+	if (!folio_test_uptodate(folio)) {
+		clear_highpage(folio_file_page(folio, vmf->pgoff));
+		folio_mark_uptodate(folio);
 	}
 	vmf->page = folio_file_page(folio, vmf->pgoff);
 	ret = VM_FAULT_LOCKED;
@@ -274,16 +275,24 @@ static int kvm_snp_gmem_convert_range(struct file *file, pgoff_t start,
 		return -EINTR;
 	}
 
-	/* The pages in the other state; others need no conversion. */
+	/*
+	 * The pages in the other state; others need no conversion. A page
+	 * the file has private may still be shared in the layer: a private
+	 * access allocated it and its conversion failed (get_pfn).
+	 */
 	for (i = 0; i < nr; i++) {
 		if (kvm_snp_gmem_private(st, start + i) == to_private)
 			continue;
 		folio = filemap_get_folio(mapping, start + i);
 		if (IS_ERR(folio))
 			continue;
+		conv.pfns[conv.nr] = folio_file_pfn_index(folio, start + i);
+		if (snp_page_state(conv.pfns[conv.nr]) == to) {
+			folio_put(folio);
+			continue;
+		}
 		folios[conv.nr] = folio;
-		conv.index[conv.nr] = start + i;
-		conv.pfns[conv.nr++] = folio_file_pfn_index(folio, start + i);
+		conv.index[conv.nr++] = start + i;
 	}
 
 	if (conv.nr) {
