@@ -336,13 +336,20 @@ struct kvm_snp_gmem_range {
 	unsigned long nr;
 };
 
+static void kvm_snp_gmem_put_ranges(struct kvm_snp_gmem_range *r, int n)
+{
+	while (n--)
+		fput(r[n].file);
+}
+
 /* At most this many memslots per conversion: one or two in practice. */
 #define KVM_SNP_GMEM_MAX_RANGES	16
 
 /*
  * The memslots of @kvm with a guest_memfd (@file, or any converted in
  * place if @file is NULL) that cover gfns [@gfn_lo, @gfn_hi) or file pages
- * [@lo, @hi) of @file. Takes a file reference for each range.
+ * [@lo, @hi) of @file. Takes a file reference for each range. More than
+ * KVM_SNP_GMEM_MAX_RANGES of them: -E2BIG, nothing held.
  */
 static int kvm_snp_gmem_ranges(struct kvm *kvm, struct file *file,
 			       pgoff_t lo, pgoff_t hi, gfn_t gfn_lo,
@@ -376,9 +383,15 @@ static int kvm_snp_gmem_ranges(struct kvm *kvm, struct file *file,
 		f = get_file_active(&slot->gmem.file);
 		if (!f)
 			continue;
-		if (!kvm_snp_gmem_of(f->f_mapping) || n == KVM_SNP_GMEM_MAX_RANGES) {
+		if (!kvm_snp_gmem_of(f->f_mapping)) {
 			fput(f);
 			continue;
+		}
+		if (n == KVM_SNP_GMEM_MAX_RANGES) {
+			fput(f);
+			kvm_snp_gmem_put_ranges(r, n);
+			n = -E2BIG;
+			break;
 		}
 		r[n].file = f;
 		r[n].index = a;
@@ -389,47 +402,34 @@ static int kvm_snp_gmem_ranges(struct kvm *kvm, struct file *file,
 	return n;
 }
 
-static void kvm_snp_gmem_put_ranges(struct kvm_snp_gmem_range *r, int n)
-{
-	while (n--)
-		fput(r[n].file);
-}
-
 /*
- * The VM's attributes follow a conversion of file pages [@start, @start +
- * @nr): for each memslot bound to them, KVM_SET_MEMORY_ATTRIBUTES' own
- * path, which zaps the guest's mappings of the range.
+ * Convert pages [@index, @index + @nr) of @file in place, then the VM's
+ * attributes follow: for each memslot bound to them, KVM_SET_MEMORY_ATTRIBUTES'
+ * own path, which zaps the guest's mappings of the range. The memslots are
+ * collected first, so that too many of them fail before anything changes.
  */
-static int kvm_snp_gmem_set_vm_attributes(struct kvm *kvm, struct file *file,
-					  pgoff_t start, unsigned long nr,
-					  u64 attrs)
+static int kvm_snp_gmem_convert_file(struct file *file, pgoff_t index,
+				     unsigned long nr, enum snp_page_state to,
+				     unsigned int flags, unsigned long *bad)
 {
 	struct kvm_snp_gmem_range r[KVM_SNP_GMEM_MAX_RANGES];
-	int i, n, ret = 0;
+	struct kvm *kvm = kvm_gmem_vm(file);
+	int i, n, ret;
 
-	n = kvm_snp_gmem_ranges(kvm, file, start, start + nr, 0, 0, r);
+	n = kvm_snp_gmem_ranges(kvm, file, index, index + nr, 0, 0, r);
+	if (n < 0)
+		return n;
+	ret = kvm_snp_gmem_convert_range(file, index, nr, to, flags, bad);
 	for (i = 0; i < n && !ret; i++)
 		ret = kvm_vm_set_mem_attributes(kvm, r[i].gfn,
-						r[i].gfn + r[i].nr, attrs);
+						r[i].gfn + r[i].nr,
+						to == SNP_PAGE_PRIVATE ?
+						KVM_MEMORY_ATTRIBUTE_PRIVATE : 0);
 	kvm_snp_gmem_put_ranges(r, n);
 	return ret;
 }
 
 /* KVM_SET_MEMORY_ATTRIBUTES2 on a guest_memfd converted in place. */
-/* Convert pages of @file in place, then the VM's attributes follow. */
-static int kvm_snp_gmem_convert_file(struct file *file, pgoff_t index,
-				     unsigned long nr, enum snp_page_state to,
-				     unsigned int flags, unsigned long *bad)
-{
-	int ret = kvm_snp_gmem_convert_range(file, index, nr, to, flags, bad);
-
-	if (ret)
-		return ret;
-	return kvm_snp_gmem_set_vm_attributes(kvm_gmem_vm(file), file, index,
-					      nr, to == SNP_PAGE_PRIVATE ?
-					      KVM_MEMORY_ATTRIBUTE_PRIVATE : 0);
-}
-
 static long kvm_snp_gmem_set_attributes2(struct file *file,
 					 struct kvm_memory_attributes2 __user *uarg)
 {
@@ -489,6 +489,8 @@ int kvm_snp_gmem_set_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
 
 	/* KVM_SET_MEMORY_ATTRIBUTES converts in place too, waiting. */
 	n = kvm_snp_gmem_ranges(kvm, NULL, 0, 0, start, end, r);
+	if (n < 0)
+		return n;
 	for (i = 0; i < n && !ret; i++)
 		ret = kvm_snp_gmem_convert_range(r[i].file, r[i].index, r[i].nr,
 						 attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE ?

@@ -20,7 +20,8 @@
  * - fault: a VMM fault during a conversion waits, then sees the final
  *   state (SIGBUS);
  * - VM attributes: KVM_SET_MEMORY_ATTRIBUTES on the VM converts in place;
- * - free: a private page whose hole is punched is not leaked (G4).
+ * - free: a private page whose hole is punched is not leaked (G4);
+ * - many memslots: more than 16 bound to one conversion fail with E2BIG.
  */
 #define _GNU_SOURCE
 #include <poll.h>
@@ -379,6 +380,54 @@ static void test_free(struct env *e)
 	guest_do(e, SYNC_READ, 7, 0);
 }
 
+/*
+ * A conversion whose range more than 16 memslots are bound to fails with
+ * E2BIG before anything changes, through the guest_memfd and through the
+ * VM; 16 memslots are fine.
+ */
+#define MANY_GPA	0xd0000000ul
+#define MANY_SLOT	20
+#define MANY		17
+
+static void test_many_slots(struct env *e)
+{
+	struct kvm_memory_attributes attr = {
+		.address = MANY_GPA,
+		.size = MANY * PS,
+		.attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE,
+	};
+	__u64 off = 0;
+	char *p;
+	int fd, i;
+
+	fd = vm_create_guest_memfd(e->vm, MANY * PS, GUEST_MEMFD_FLAG_MMAP |
+				   GUEST_MEMFD_FLAG_INIT_SHARED);
+	for (i = 0; i < MANY; i++)
+		vm_mem_add(e->vm, VM_MEM_SRC_ANONYMOUS, MANY_GPA + i * PS,
+			   MANY_SLOT + i, 1, KVM_MEM_GUEST_MEMFD, fd, i * PS);
+	p = mmap(NULL, MANY * PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	TEST_ASSERT(p != MAP_FAILED, "mmap");
+	memset(p, 0x5a, MANY * PS);
+
+	TEST_ASSERT_EQ(snp_pl_gmem_convert(fd, 0, MANY * PS, true, false,
+					   &off), -E2BIG);
+	TEST_ASSERT_EQ(__vm_ioctl(e->vm, KVM_SET_MEMORY_ATTRIBUTES, &attr), -1);
+	TEST_ASSERT_EQ(errno, E2BIG);
+	for (i = 0; i < MANY; i++)
+		TEST_ASSERT_EQ(snp_pl_state(e->pl, p + i * PS),
+			       SNP_PL_STATE_SHARED);
+	TEST_ASSERT_EQ((uint8_t)p[(MANY - 1) * PS], 0x5a);
+
+	/* Sixteen: converted, and back. */
+	TEST_ASSERT_EQ(snp_pl_gmem_convert(fd, 0, (MANY - 1) * PS, true, false,
+					   NULL), 0);
+	TEST_ASSERT_EQ(snp_pl_state(e->pl, p), SNP_PL_STATE_PRIVATE);
+	TEST_ASSERT_EQ(snp_pl_gmem_convert(fd, 0, (MANY - 1) * PS, false,
+					   false, NULL), 0);
+	TEST_ASSERT_EQ((uint8_t)p[0], 0x5a);
+	munmap(p, MANY * PS);
+}
+
 static char old_timeout[32];
 
 static void restore_timeout(void)
@@ -408,6 +457,7 @@ int main(void)
 	test_fault_waits(&e);
 	test_vm_attributes(&e);
 	test_free(&e);
+	test_many_slots(&e);
 	teardown(&e);
 	return 0;
 }
