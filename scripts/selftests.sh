@@ -19,9 +19,10 @@ build_lock
 # snp_pl_clobber_test runs in a boot of its own: it must WARN). Upstream's
 # run in the kvm-selftests stage. The two KVM tortures run in a boot of
 # their own under single-threaded TCG (see KVM_TORTURES below).
-KVM_TESTS="x86_64/snp_pl_vcpu_map_test x86_64/snp_pl_kvmclock_test
-x86_64/snp_pl_emulate_test x86_64/snp_pl_npf_test x86_64/snp_pl_gmem_test
-x86_64/snp_pl_gmem_conversions_test x86_64/snp_pl_gmem_footprint_test"
+KVM_TESTS="x86_64/snp_pl_vcpu_map_test x86_64/snp_pl_nested_vmrun_test
+x86_64/snp_pl_kvmclock_test x86_64/snp_pl_emulate_test x86_64/snp_pl_npf_test
+x86_64/snp_pl_gmem_test x86_64/snp_pl_gmem_conversions_test
+x86_64/snp_pl_gmem_footprint_test"
 KVM_WARN_TESTS="x86_64/snp_pl_clobber_test"
 # Multi-threaded TCG (QEMU 7.2) breaks nested SVM under the tortures' load:
 # the L2 guest triple-faults on a #PF it cannot have (instruction fetch of
