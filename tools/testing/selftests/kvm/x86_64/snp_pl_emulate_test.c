@@ -8,6 +8,12 @@
  * which the device got a zero byte) nor fail emulation. Once the page is
  * shared again the instruction runs again and the device gets the guest's
  * data.
+ *
+ * Then a "rep insb" into a page made private while the VMM answers the
+ * port read: writing the byte, as KVM completes the I/O at the next
+ * KVM_RUN, meets the private page. The run ends with the memory-fault
+ * exit, nothing written and the instruction not retired; once the page is
+ * shared the guest reads the port again and gets the byte.
  */
 #include "snp_pl_kvm.h"
 
@@ -17,15 +23,41 @@
 #define PORT		0x80
 #define OFFSET		0x123
 #define BYTE		0xa7
+#define IN_OFFSET	0x456
+#define IN_BYTE		0x3c
 
 static void guest_code(void)
 {
 	uint8_t *buf = (uint8_t *)POOL_GPA + PAGE_SIZE + OFFSET;
+	uint8_t *dst = (uint8_t *)POOL_GPA + IN_OFFSET;
+	unsigned long count = 1;
 
 	WRITE_ONCE(*buf, BYTE);
 	GUEST_SYNC(1);
-	asm volatile("rep outsb" : "+S"(buf) : "c"(1ul), "d"(PORT) : "memory");
+	/* RCX counts down: an output of each. */
+	asm volatile("rep outsb" : "+S"(buf), "+c"(count) : "d"(PORT)
+		     : "memory");
+	count = 1;
+	asm volatile("rep insb" : "+D"(dst), "+c"(count) : "d"(PORT)
+		     : "memory");
+	GUEST_ASSERT_EQ(READ_ONCE(*((uint8_t *)POOL_GPA + IN_OFFSET)), IN_BYTE);
 	GUEST_DONE();
+}
+
+/* Run to the guest's port read and answer it with @byte. */
+static void answer_in(struct kvm_vcpu *vcpu, uint8_t byte)
+{
+	struct kvm_run *run = vcpu->run;
+
+	vcpu_run(vcpu);
+	TEST_ASSERT(run->exit_reason == KVM_EXIT_IO,
+		    "expected KVM_EXIT_IO, got %s",
+		    exit_reason_str(run->exit_reason));
+	TEST_ASSERT_EQ(run->io.port, PORT);
+	TEST_ASSERT_EQ(run->io.direction, KVM_EXIT_IO_IN);
+	TEST_ASSERT_EQ(run->io.size, 1);
+	TEST_ASSERT_EQ(run->io.count, 1);
+	*((uint8_t *)run + run->io.data_offset) = byte;
 }
 
 int main(void)
@@ -63,7 +95,19 @@ int main(void)
 	TEST_ASSERT_EQ(run->io.size, 1);
 	TEST_ASSERT_EQ(*((uint8_t *)run + run->io.data_offset), BYTE);
 
+	/* rep insb: the page goes private while the VMM answers. */
+	answer_in(vcpu, IN_BYTE);
+	TEST_ASSERT_EQ(snp_pl_convert(fd, mem, PAGE_SIZE, SNP_PL_STATE_PRIVATE,
+				      0, 0, NULL), 0);
+	snp_pl_expect_fault(vcpu, POOL_GPA + IN_OFFSET, 1, SNP_PL_GUEST_FLAGS);
+	TEST_ASSERT_EQ(snp_pl_convert(fd, mem, PAGE_SIZE, SNP_PL_STATE_SHARED,
+				      0, 0, NULL), 0);
+	TEST_ASSERT_EQ((uint8_t)mem[IN_OFFSET], 0);
+	/* Not retired: the guest reads the port again. */
+	answer_in(vcpu, IN_BYTE);
+
 	snp_pl_run_to_ucall(vcpu, UCALL_DONE, &uc);
+	TEST_ASSERT_EQ((uint8_t)mem[IN_OFFSET], IN_BYTE);
 	kvm_vm_free(vm);
 	close(fd);
 	return 0;
