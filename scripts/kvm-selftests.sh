@@ -25,7 +25,14 @@ stage_kvm_tests "$D" 300 "$LOGS/kvm-upstream-list-build.log" "${tests[@]}"
 
 name=kvm-selftests
 log "running ${#tests[@]} upstream KVM selftests in QEMU, layer on"
+# Under TCG the early TSC calibration can miss by 0.15% (PIT calibration
+# fails, HPET is the reference; refined to the true rate later): KVM then
+# refuses every vCPU's rate ("user requested TSC rate below hardware
+# speed") and kvm_clock_test and hyperv_clock fail: a property of the
+# boot, not of the layer. A wider tolerance than 250 ppm takes the rate
+# as the host's.
 LOG=$LOGS/$name.log QUIET=1 TIMEOUT=$(( ${#tests[@]} * 300 + 300 )) MEM=3G \
+APPEND="kvm.tsc_tolerance_ppm=5000" \
 	"$ROOT/scripts/vm-run.sh" "sh /extra/run-tests.sh" "$D" || true
 rc=0
 "$ROOT/scripts/count-tests.py" "$LOGS/$name.log" "$name" "$RESULTS" || rc=1

@@ -28,7 +28,7 @@ for mode in ${MODES:-on off}; do
 	log "all ${#tests[@]} upstream KVM selftests, snp_page_lock=$mode"
 	LOG=$LOGS/kvm-upstream-$mode.log QUIET=1 MEM=3G \
 	TIMEOUT=$(( ${#tests[@]} * (TMO + 10) + 300 )) \
-	APPEND="snp_page_lock=$mode" \
+	APPEND="snp_page_lock=$mode kvm.tsc_tolerance_ppm=5000" \
 		"$ROOT/scripts/vm-run.sh" "sh /extra/run-tests.sh" "$D" || true
 	# run-tests.sh: "SNPTEST-END exit NAME STATUS"; timeout(1) gives 124,
 	# a kselftest skip 4, busybox timeout(1) 143.
