@@ -20,14 +20,28 @@ static void l2_guest_code(void)
 	vmmcall();
 }
 
+/*
+ * VMRUN alone: run_guest() does a VMLOAD of vmcb12 first, which would meet
+ * the private page before the VMRUN does. L2 keeps L1's FS, GS and TR.
+ */
+static void l1_vmrun(uint64_t vmcb_gpa)
+{
+	asm volatile("vmrun %%rax"
+		     : "+a"(vmcb_gpa)
+		     :
+		     : "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10",
+		       "r11", "r12", "r13", "r14", "r15", "cc", "memory");
+}
+
 static void l1_guest_code(struct svm_test_data *svm)
 {
 	unsigned long l2_stack[L2_STACK_SIZE];
 	struct vmcb *vmcb = svm->vmcb;
 
 	generic_svm_setup(svm, l2_guest_code, &l2_stack[L2_STACK_SIZE]);
+	vmcb->save.rflags = X86_EFLAGS_FIXED;
 	GUEST_SYNC(1);
-	run_guest(vmcb, svm->vmcb_gpa);
+	l1_vmrun(svm->vmcb_gpa);
 	GUEST_ASSERT_EQ(vmcb->control.exit_code, SVM_EXIT_VMMCALL);
 	GUEST_DONE();
 }
