@@ -44,8 +44,11 @@ static void guest_code(void)
 	GUEST_DONE();
 }
 
-/* Run to the guest's port read and answer it with @byte. */
-static void answer_in(struct kvm_vcpu *vcpu, uint8_t byte)
+/*
+ * Run to the guest's next one-byte access to PORT in @direction; returns
+ * the byte's place in the run structure.
+ */
+static uint8_t *run_to_port(struct kvm_vcpu *vcpu, uint8_t direction)
 {
 	struct kvm_run *run = vcpu->run;
 
@@ -54,16 +57,15 @@ static void answer_in(struct kvm_vcpu *vcpu, uint8_t byte)
 		    "expected KVM_EXIT_IO, got %s",
 		    exit_reason_str(run->exit_reason));
 	TEST_ASSERT_EQ(run->io.port, PORT);
-	TEST_ASSERT_EQ(run->io.direction, KVM_EXIT_IO_IN);
+	TEST_ASSERT_EQ(run->io.direction, direction);
 	TEST_ASSERT_EQ(run->io.size, 1);
 	TEST_ASSERT_EQ(run->io.count, 1);
-	*((uint8_t *)run + run->io.data_offset) = byte;
+	return (uint8_t *)run + run->io.data_offset;
 }
 
 int main(void)
 {
 	struct kvm_vcpu *vcpu;
-	struct kvm_run *run;
 	struct kvm_vm *vm;
 	struct ucall uc;
 	char *mem;
@@ -74,7 +76,6 @@ int main(void)
 					   guest_code);
 	mem = snp_pl_pool_region_add(vm, fd, POOL_GPA, POOL_SLOT, NPAGES, 0);
 	virt_map(vm, POOL_GPA, POOL_GPA, NPAGES);
-	run = vcpu->run;
 
 	snp_pl_run_to_ucall(vcpu, UCALL_SYNC, &uc);
 	TEST_ASSERT_EQ((uint8_t)mem[PAGE_SIZE + OFFSET], BYTE);
@@ -86,17 +87,10 @@ int main(void)
 
 	TEST_ASSERT_EQ(snp_pl_convert(fd, mem + PAGE_SIZE, PAGE_SIZE,
 				      SNP_PL_STATE_SHARED, 0, 0, NULL), 0);
-	vcpu_run(vcpu);
-	TEST_ASSERT(run->exit_reason == KVM_EXIT_IO,
-		    "expected KVM_EXIT_IO, got %s",
-		    exit_reason_str(run->exit_reason));
-	TEST_ASSERT_EQ(run->io.port, PORT);
-	TEST_ASSERT_EQ(run->io.direction, KVM_EXIT_IO_OUT);
-	TEST_ASSERT_EQ(run->io.size, 1);
-	TEST_ASSERT_EQ(*((uint8_t *)run + run->io.data_offset), BYTE);
+	TEST_ASSERT_EQ(*run_to_port(vcpu, KVM_EXIT_IO_OUT), BYTE);
 
 	/* rep insb: the page goes private while the VMM answers. */
-	answer_in(vcpu, IN_BYTE);
+	*run_to_port(vcpu, KVM_EXIT_IO_IN) = IN_BYTE;
 	TEST_ASSERT_EQ(snp_pl_convert(fd, mem, PAGE_SIZE, SNP_PL_STATE_PRIVATE,
 				      0, 0, NULL), 0);
 	snp_pl_expect_fault(vcpu, POOL_GPA + IN_OFFSET, 1, SNP_PL_GUEST_FLAGS);
@@ -104,7 +98,7 @@ int main(void)
 				      0, 0, NULL), 0);
 	TEST_ASSERT_EQ((uint8_t)mem[IN_OFFSET], 0);
 	/* Not retired: the guest reads the port again. */
-	answer_in(vcpu, IN_BYTE);
+	*run_to_port(vcpu, KVM_EXIT_IO_IN) = IN_BYTE;
 
 	snp_pl_run_to_ucall(vcpu, UCALL_DONE, &uc);
 	TEST_ASSERT_EQ((uint8_t)mem[IN_OFFSET], IN_BYTE);

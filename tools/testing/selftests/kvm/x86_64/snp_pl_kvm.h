@@ -261,6 +261,23 @@ static inline void snp_pl_expect_fault(struct kvm_vcpu *vcpu, uint64_t gpa,
 	TEST_ASSERT_EQ(vcpu->run->memory_fault.flags, flags);
 }
 
+/*
+ * Make the pool page at @hva private; the vCPU, run twice, must stop each
+ * time with a memory-fault exit for the page at @gpa (HOST_ACCESS |
+ * PRIVATE): the guest does not move on. Then make the page shared again.
+ */
+static inline void snp_pl_expect_fault_while_private(int fd,
+						     struct kvm_vcpu *vcpu,
+						     void *hva, uint64_t gpa)
+{
+	TEST_ASSERT_EQ(snp_pl_convert(fd, hva, getpagesize(),
+				      SNP_PL_STATE_PRIVATE, 0, 0, NULL), 0);
+	snp_pl_expect_fault(vcpu, gpa, getpagesize(), SNP_PL_GUEST_FLAGS);
+	snp_pl_expect_fault(vcpu, gpa, getpagesize(), SNP_PL_GUEST_FLAGS);
+	TEST_ASSERT_EQ(snp_pl_convert(fd, hva, getpagesize(),
+				      SNP_PL_STATE_SHARED, 0, 0, NULL), 0);
+}
+
 /* Run the vCPU until its next ucall, which must be @cmd; return it. */
 static inline uint64_t snp_pl_run_to_ucall(struct kvm_vcpu *vcpu,
 					   uint64_t cmd, struct ucall *uc)

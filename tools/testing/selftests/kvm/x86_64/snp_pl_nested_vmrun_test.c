@@ -75,16 +75,11 @@ int main(void)
 	snp_pl_run_to_ucall(vcpu, UCALL_SYNC, &uc);
 	TEST_ASSERT_EQ(uc.args[1], 1);
 
-	/* The VMRUN meets a private vmcb12: the VMM is told, not L1. */
-	TEST_ASSERT_EQ(snp_pl_convert(fd, mem, PAGE_SIZE, SNP_PL_STATE_PRIVATE,
-				      0, 0, NULL), 0);
-	snp_pl_expect_fault(vcpu, POOL_GPA, PAGE_SIZE, SNP_PL_GUEST_FLAGS);
-	/* Again: L1 did not move on. */
-	snp_pl_expect_fault(vcpu, POOL_GPA, PAGE_SIZE, SNP_PL_GUEST_FLAGS);
-
-	/* Shared again: the VMRUN runs, with the vmcb12 L1 wrote. */
-	TEST_ASSERT_EQ(snp_pl_convert(fd, mem, PAGE_SIZE, SNP_PL_STATE_SHARED,
-				      0, 0, NULL), 0);
+	/*
+	 * The VMRUN meets a private vmcb12: the VMM is told, not L1; shared
+	 * again, the VMRUN runs with the vmcb12 L1 wrote.
+	 */
+	snp_pl_expect_fault_while_private(fd, vcpu, mem, POOL_GPA);
 	snp_pl_run_to_ucall(vcpu, UCALL_DONE, &uc);
 
 	kvm_vm_free(vm);

@@ -141,13 +141,7 @@ int main(void)
 	vmcb = (struct vmcb *)mem;
 
 	/* 1: the VMSAVE meets a private page: the VMM is told, not the guest. */
-	TEST_ASSERT_EQ(snp_pl_convert(fd, mem, PAGE_SIZE, SNP_PL_STATE_PRIVATE,
-				      0, 0, NULL), 0);
-	snp_pl_expect_fault(vcpu, POOL_GPA, PAGE_SIZE, SNP_PL_GUEST_FLAGS);
-	/* Again: the guest did not move on. */
-	snp_pl_expect_fault(vcpu, POOL_GPA, PAGE_SIZE, SNP_PL_GUEST_FLAGS);
-	TEST_ASSERT_EQ(snp_pl_convert(fd, mem, PAGE_SIZE, SNP_PL_STATE_SHARED,
-				      0, 0, NULL), 0);
+	snp_pl_expect_fault_while_private(fd, vcpu, mem, POOL_GPA);
 	snp_pl_run_to_ucall(vcpu, UCALL_SYNC, &uc);
 	TEST_ASSERT_EQ(uc.args[1], 1);
 	TEST_ASSERT_EQ(vmcb->save.lstar, MAGIC);
