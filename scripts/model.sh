@@ -24,6 +24,8 @@ CHECKS=(
 "bug-no-conv     fail -DBUG_NO_CONVERTING                -DNOCLAIM -"
 "bug-no-conv-ltl fail -DBUG_NO_CONVERTING                -DSAFETY  -N,safe"
 "bug-wake-early  fail -DBUG_WAKE_BEFORE_DEC              -DNOCLAIM -"
+"bug-backoff     fail -DBUG_BACKOFF_NO_WAKE              -DNOCLAIM -"
+"bug-backoff-ltl fail -DBUG_BACKOFF_NO_WAKE              -         -a,-f,-N,live"
 )
 
 p=0 f=0

@@ -4,10 +4,11 @@
  * shared <-> private conversions.
  *
  * Every 4 KiB page has a 32-bit state word in page_ext (see
- * snp_page_lock_internal.h for the layout). Pinning is one cmpxchg on that
- * word; a conversion first marks the pages CONVERTING so that no new pin
- * can be taken, then sleeps on the struct page until the existing pins have
- * drained, then lets the backend convert the pages. See
+ * <linux/snp_page_lock.h> for the layout). Pinning is one fetch_add on
+ * that word, inline for a single page; a conversion first marks the pages
+ * CONVERTING so that no new pin can be taken, then sleeps on the struct
+ * page until the existing pins have drained, then lets the backend convert
+ * the pages. See
  * Documentation/mm/snp_page_lock.rst.
  */
 
@@ -84,6 +85,12 @@ EXPORT_SYMBOL_IF_KUNIT(snp_page_lock_lockdep_selftest);
  */
 static const struct snp_backend_ops *snp_backend __ro_after_init;
 
+struct snp_page_ext_layout snp_pe_layout __ro_after_init;
+EXPORT_SYMBOL_GPL(snp_pe_layout);
+
+DEFINE_PER_CPU(struct snp_pin_counts, snp_pin_counts);
+EXPORT_PER_CPU_SYMBOL_GPL(snp_pin_counts);
+
 static ATOMIC_NOTIFIER_HEAD(snp_convert_notifier);
 
 /* ------------------------------------------------------------------------
@@ -116,6 +123,9 @@ static void __init snp_page_lock_init(void)
 	if (!snp_page_lock_need())
 		return;
 
+	/* page_ext has fixed its entry size and our offset by now. */
+	snp_pe_layout.stride = page_ext_size;
+	snp_pe_layout.offset = snp_page_lock_ops.offset;
 	static_branch_enable(&snp_page_lock_enabled);
 	pr_info("enabled\n");
 }
@@ -192,9 +202,15 @@ static const char * const snp_stat_names[SNP_NR_STATS] = {
 	[SNP_STAT_CSUM_MISMATCH]	= "checksum_mismatches",
 };
 
+/* Pins and unpins are counted where the inline fast path counts them. */
 void snp_stat_add(enum snp_stat item, unsigned long n)
 {
-	this_cpu_add(snp_stat_pcpu.count[item], n);
+	if (item == SNP_STAT_PINS)
+		this_cpu_add(snp_pin_counts.pins, n);
+	else if (item == SNP_STAT_UNPINS)
+		this_cpu_add(snp_pin_counts.unpins, n);
+	else
+		this_cpu_add(snp_stat_pcpu.count[item], n);
 }
 
 unsigned long snp_stat_read(enum snp_stat item)
@@ -202,8 +218,14 @@ unsigned long snp_stat_read(enum snp_stat item)
 	unsigned long sum = 0;
 	int cpu;
 
-	for_each_possible_cpu(cpu)
-		sum += per_cpu(snp_stat_pcpu, cpu).count[item];
+	for_each_possible_cpu(cpu) {
+		if (item == SNP_STAT_PINS)
+			sum += per_cpu(snp_pin_counts, cpu).pins;
+		else if (item == SNP_STAT_UNPINS)
+			sum += per_cpu(snp_pin_counts, cpu).unpins;
+		else
+			sum += per_cpu(snp_stat_pcpu, cpu).count[item];
+	}
 	return sum;
 }
 EXPORT_SYMBOL_IF_KUNIT(snp_stat_read);
@@ -354,44 +376,64 @@ static bool snp_range_ok(unsigned long pfn, unsigned long nr_pages)
  * Pins.
  */
 
-static int snp_pin_one(struct snp_page_ext *spe)
+static void snp_pin_failed(unsigned long pfn, unsigned long nr_pages,
+			   unsigned long bad_pfn, int err);
+
+/*
+ * A pin that found a flag set in the old value (snp_pin_word()): take the
+ * bias away again. The page is converting, private or saturated, so this
+ * was never a pin; but a converter may have counted it in phase 1 and be
+ * waiting for the count to drop to zero, so wake it as an unpin would.
+ */
+static int snp_pin_undo(unsigned long pfn, atomic_t *word, u32 old)
 {
-	int old = atomic_read(&spe->state);
-	u32 s;
+	u32 new = atomic_sub_return(SNP_PS_PIN_BIAS, word);
 
-	do {
-		s = old;
-		if (s & SNP_PS_CONVERTING)
-			return -EAGAIN;
-		if (s & SNP_PS_PRIVATE)
-			return -EPERM;
-		if ((s & SNP_PS_PINS_MASK) == SNP_PS_PINS_MAX)
-			return -EOVERFLOW;
-	} while (!atomic_try_cmpxchg(&spe->state, &old, old + 1));
+	if ((new & SNP_PS_WAITER) && !snp_ps_pins(new))
+		wake_up_var(pfn_to_page(pfn));
 
+	if (old & (SNP_PS_CONVERTING | SNP_PS_WAITER))
+		return -EAGAIN;
+	if (old & SNP_PS_PRIVATE)
+		return -EPERM;
+	return -EOVERFLOW;
+}
+
+/* The back-off of the single-page pin: undo, count and trace. */
+int __snp_pin_backoff(unsigned long pfn, atomic_t *word, u32 old)
+{
+	int err = snp_pin_undo(pfn, word, old);
+
+	snp_pin_failed(pfn, 1, pfn, err);
+	return err;
+}
+EXPORT_SYMBOL_GPL(__snp_pin_backoff);
+
+/* One page of a range: as snp_pin_word(), counted once for the range. */
+static int snp_pin_one(unsigned long pfn, atomic_t *word)
+{
+	u32 old = atomic_fetch_add(SNP_PS_PIN_BIAS, word);
+
+	if (unlikely(old & SNP_PS_PIN_SLOW))
+		return snp_pin_undo(pfn, word, old);
 	return 0;
 }
 
 /*
- * The successful cmpxchg is fully ordered: the pin holder's accesses to the
- * page happen before the converter can see the pin gone, and the waiter
- * check cannot be reordered before the decrement (see wake_up_var()).
+ * An unpin that left WAITER or GUARD set (snp_unpin_word()): wake the
+ * converter on the last pin, or undo an unpin of a page without pins.
+ * Unpinning a page that has no pin is a caller bug.
  */
-static void snp_unpin_one(struct snp_page_ext *spe, unsigned long pfn)
+void __snp_unpin_slow(unsigned long pfn, atomic_t *word, u32 new)
 {
-	int old = atomic_read(&spe->state);
-	u32 new;
-
-	do {
-		/* Unpinning a page that has no pin is a caller bug. */
-		if (WARN_ON_ONCE(!((u32)old & SNP_PS_PINS_MASK)))
-			return;
-		new = (u32)old - 1;
-	} while (!atomic_try_cmpxchg(&spe->state, &old, new));
-
-	if ((new & (SNP_PS_WAITER | SNP_PS_PINS_MASK)) == SNP_PS_WAITER)
+	if (WARN_ON_ONCE((new & SNP_PS_UNDERFLOW) == SNP_PS_UNDERFLOW)) {
+		atomic_add(SNP_PS_PIN_BIAS, word);
+		return;
+	}
+	if ((new & SNP_PS_WAITER) && !snp_ps_pins(new))
 		wake_up_var(pfn_to_page(pfn));
 }
+EXPORT_SYMBOL_GPL(__snp_unpin_slow);
 
 static void snp_unpin_range(unsigned long pfn, unsigned long nr_pages)
 {
@@ -402,7 +444,7 @@ static void snp_unpin_range(unsigned long pfn, unsigned long nr_pages)
 	for (i = 0; i < nr_pages; i++) {
 		spe = snp_iter_get(&it, pfn + i);
 		if (spe)
-			snp_unpin_one(spe, pfn + i);
+			snp_unpin_word(pfn + i, &spe->state);
 	}
 	snp_iter_put(&it);
 }
@@ -442,7 +484,7 @@ static int snp_pin_range(unsigned long pfn, unsigned long nr_pages)
 		spe = snp_iter_get(&it, pfn + i);
 		if (!spe)
 			continue;
-		ret = snp_pin_one(spe);
+		ret = snp_pin_one(pfn + i, &spe->state);
 		if (unlikely(ret))
 			break;
 	}
@@ -528,7 +570,7 @@ unsigned int snp_page_pins(unsigned long pfn)
 
 	if (!snp_page_lock_is_enabled() || !snp_read_state(pfn, &s))
 		return 0;
-	return s & SNP_PS_PINS_MASK;
+	return snp_ps_pins(s);
 }
 EXPORT_SYMBOL_GPL(snp_page_pins);
 
@@ -580,7 +622,7 @@ bool __snp_page_lock_free_prepare(struct page *page, unsigned int order)
 	} else {
 		snp_stat_add(SNP_STAT_FREED_PINNED, 1);
 		pr_err_once("leaking pfn %#lx: freed with %u shared pins (freed block pfn %#lx order %u); a pin holder must hold a page reference\n",
-			    pfn + i, (u32)(s & SNP_PS_PINS_MASK), pfn, order);
+			    pfn + i, snp_ps_pins(s), pfn, order);
 	}
 	return false;
 }
@@ -628,11 +670,12 @@ static int snp_mark_one(struct snp_page_ext *spe, enum snp_page_state to,
 		if (!!(s & SNP_PS_PRIVATE) == to_private)
 			return -EINVAL;
 		new = s | SNP_PS_CONVERTING;
-		if (s & SNP_PS_PINS_MASK)
+		/* The count may include pins about to back off: wait anyway. */
+		if (to_private && snp_ps_pins(s))
 			new |= SNP_PS_WAITER;
 	} while (!atomic_try_cmpxchg(&spe->state, &old, new));
 
-	*pins = s & SNP_PS_PINS_MASK;
+	*pins = to_private ? snp_ps_pins(s) : 0;
 	return 0;
 }
 
@@ -743,7 +786,7 @@ static unsigned long snp_revoke_pins(const struct snp_pfn_set *set,
 		if (!snp_read_state(snp_set_pfn(set, i), &s) ||
 		    !(s & SNP_PS_WAITER))
 			continue;
-		if (s & SNP_PS_PINS_MASK)
+		if (snp_ps_pins(s))
 			snp_revoke_page(snp_set_pfn(set, i));
 		if (snp_page_pins(snp_set_pfn(set, i)))
 			pinned = i;
@@ -1053,7 +1096,9 @@ EXPORT_SYMBOL_GPL(snp_convert_begin_pfns);
 
 /*
  * Leave the CONVERTING state: commit to @to, or restore the old state.
- * Phase 1 guarantees that no page holds a pin here.
+ * Phase 1 guarantees that no page holds a pin here; the count may still
+ * include pins that found CONVERTING and are backing off, which is why it
+ * is kept as it is.
  */
 static void snp_finish(const struct snp_pfn_set *set, unsigned long from,
 		       unsigned long end, enum snp_page_state to, bool commit)
@@ -1070,13 +1115,13 @@ static void snp_finish(const struct snp_pfn_set *set, unsigned long from,
 			continue;
 		old = atomic_read(&spe->state);
 		do {
-			if (WARN_ON_ONCE(!((u32)old & SNP_PS_CONVERTING) ||
-					 ((u32)old & SNP_PS_PINS_MASK)))
+			if (WARN_ON_ONCE(!((u32)old & SNP_PS_CONVERTING)))
 				break;
+			new = (u32)old & ~SNP_PS_FLAGS_MASK;
 			if (commit)
-				new = to == SNP_PAGE_PRIVATE ? SNP_PS_PRIVATE : 0;
+				new |= to == SNP_PAGE_PRIVATE ? SNP_PS_PRIVATE : 0;
 			else
-				new = (u32)old & ~(SNP_PS_CONVERTING | SNP_PS_WAITER);
+				new |= (u32)old & SNP_PS_PRIVATE;
 		} while (!atomic_try_cmpxchg_release(&spe->state, &old, new));
 		snp_iter_resched(&it);
 	}
@@ -1369,14 +1414,35 @@ int snp_page_lock_test_add_pins(unsigned long pfn, int delta)
 		return -EINVAL;
 	old = atomic_read(&spe->state);
 	do {
-		pins = ((u32)old & SNP_PS_PINS_MASK) + (long)delta;
+		pins = (long)snp_ps_pins(old) + delta;
 		if (pins < 0 || pins > SNP_PS_PINS_MAX) {
 			snp_iter_put(&it);
 			return -ERANGE;
 		}
-	} while (!atomic_try_cmpxchg(&spe->state, &old, old + delta));
+	} while (!atomic_try_cmpxchg(&spe->state, &old,
+				     old + delta * (int)SNP_PS_PIN_BIAS));
 	snp_iter_put(&it);
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(snp_page_lock_test_add_pins);
+
+/*
+ * The back-off of a pin that found @seen (SNP_PS_* flags) in the word of
+ * @pfn: for a pin the test made with snp_page_lock_test_add_pins().
+ * Returns the pin's error.
+ */
+int snp_page_lock_test_backoff(unsigned long pfn, u32 seen)
+{
+	struct snp_ext_iter it = { };
+	struct snp_page_ext *spe;
+	int ret;
+
+	spe = snp_iter_get(&it, pfn);
+	if (!spe)
+		return -EINVAL;
+	ret = snp_pin_undo(pfn, &spe->state, seen);
+	snp_iter_put(&it);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(snp_page_lock_test_backoff);
 #endif

@@ -14,23 +14,7 @@
 #include <linux/snp_page_lock.h>
 #include <linux/types.h>
 
-/*
- * The per-page state word (page_ext, 32 bits, zeroed memory = shared and
- * unpinned):
- *
- *   bit 31     PRIVATE     the page belongs to a guest
- *   bit 30     CONVERTING  a conversion owns the page; new pins fail
- *   bit 29     WAITER      a converter sleeps until the pins drain
- *   bits 0-28  pins        shared pin count, saturates at SNP_PS_PINS_MAX
- *
- * A private page holds no pins. During a conversion to shared the word is
- * PRIVATE | CONVERTING; to private it is CONVERTING (| WAITER) | pins.
- */
-#define SNP_PS_PRIVATE		BIT(31)
-#define SNP_PS_CONVERTING	BIT(30)
-#define SNP_PS_WAITER		BIT(29)
-#define SNP_PS_PINS_MASK	(BIT(29) - 1)
-#define SNP_PS_PINS_MAX		SNP_PS_PINS_MASK
+/* The state word layout is in <linux/snp_page_lock.h> (the inline fast path). */
 
 /*
  * page_ext is allocated per memory section (per node with FLATMEM) and
@@ -163,6 +147,7 @@ bool snp_user_owner_lookup(struct vm_area_struct *vma, unsigned long addr,
 /* For the KUnit tests only. */
 u32 snp_page_lock_test_state_word(unsigned long pfn);
 int snp_page_lock_test_add_pins(unsigned long pfn, int delta);
+int snp_page_lock_test_backoff(unsigned long pfn, u32 seen);
 const char *snp_page_lock_backend_name(void);
 extern unsigned int snp_page_lock_lockdep_selftest;
 

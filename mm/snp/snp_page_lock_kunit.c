@@ -397,7 +397,7 @@ static void snp_test_nowait_busy(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 2, SNP_CONVERT_NOWAIT),
 			-EBUSY);
 	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), 0U);
-	KUNIT_EXPECT_EQ(test, snp_test_word(pfn + 1), 1U);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn + 1), (u32)SNP_PS_PIN_BIAS);
 	snp_unpin_shared(pfn + 1, 1);
 	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 2, SNP_CONVERT_NOWAIT), 0);
 	KUNIT_EXPECT_EQ(test, snp_page_state(pfn + 1), SNP_PAGE_PRIVATE);
@@ -445,7 +445,7 @@ static void snp_test_convert_timeout(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, snp_convert_begin(pfn, 1, SNP_PAGE_PRIVATE, 0,
 						50, &bad), -EBUSY);
 	KUNIT_EXPECT_EQ(test, bad, pfn);
-	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), 1U);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), (u32)SNP_PS_PIN_BIAS);
 	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_SHARED);
 	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_TIMEOUTS), timeouts + 1);
 	snp_unpin_shared(pfn, 1);
@@ -538,7 +538,8 @@ static void snp_test_convert_pfns(struct kunit *test)
 						     NULL, &idx), -EBUSY);
 	KUNIT_EXPECT_EQ(test, idx, 1UL);
 	for (i = 0; i < 3; i++)
-		KUNIT_EXPECT_EQ(test, snp_test_word(pfns[i]), i ? 1U : 0U);
+		KUNIT_EXPECT_EQ(test, snp_test_word(pfns[i]),
+				i ? (u32)SNP_PS_PIN_BIAS : 0U);
 	KUNIT_EXPECT_EQ(test, snp_convert_begin_pfns(pfns, 0, SNP_PAGE_PRIVATE,
 						     0, 0, NULL, NULL),
 			-EINVAL);
@@ -714,7 +715,7 @@ static void snp_test_convert_killed(struct kunit *test)
 
 	KUNIT_EXPECT_TRUE(test, snp_test_thread_join(t, SNP_TEST_POLL_MS));
 	KUNIT_EXPECT_EQ(test, t->ret, -EINTR);
-	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), 1U);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), (u32)SNP_PS_PIN_BIAS);
 	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_INTERRUPTED), intr + 1);
 	snp_unpin_shared(pfn, 1);
 }
@@ -1029,12 +1030,73 @@ static void snp_test_revocable_pin(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, snp_convert_begin(pfn, 1, SNP_PAGE_PRIVATE, 0,
 						30, NULL), -EBUSY);
 	KUNIT_EXPECT_EQ(test, t.calls, 2);
-	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), 1U);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), (u32)SNP_PS_PIN_BIAS);
 	snp_unpin_shared_revocable(&t.rp);
 	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), 0U);
 	/* Unpinning what is not pinned does nothing. */
 	snp_unpin_shared_revocable(&t.rp);
 	snp_revocable_pin_destroy(&t.rp);
+}
+
+/* Thread body: once a converter waits on the page, back off a pin. */
+static int snp_test_backoff_fn(struct snp_test_thread *t)
+{
+	if (!snp_test_wait_for_waiter(t->pfn))
+		return -ETIMEDOUT;
+	msleep(50);
+	return snp_page_lock_test_backoff(t->pfn, SNP_PS_CONVERTING);
+}
+
+/*
+ * G3 with transient pins: a pin that found the page converting counts in
+ * the word until it backs off. A converter that starts in between counts
+ * it and waits; the back-off must wake it, or it sleeps to its timeout.
+ */
+static void snp_test_backoff_wakes_converter(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+	struct snp_test_thread *t;
+	unsigned long start;
+
+	/* The pinner's fetch_add, which found another conversion's flag. */
+	KUNIT_ASSERT_EQ(test, snp_page_lock_test_add_pins(pfn, 1), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 1U);
+	t = snp_test_thread_start(test, snp_test_backoff_fn, pfn, 1, NULL);
+
+	start = jiffies;
+	KUNIT_ASSERT_EQ(test, snp_convert_begin(pfn, 1, SNP_PAGE_PRIVATE, 0,
+						SNP_TEST_LONG_MS, NULL), 0);
+	KUNIT_EXPECT_LT(test, jiffies_to_msecs(jiffies - start),
+			SNP_TEST_LONG_MS / 2);
+	KUNIT_EXPECT_TRUE(test, snp_test_thread_join(t, SNP_TEST_POLL_MS));
+	KUNIT_EXPECT_EQ(test, t->ret, -EAGAIN);
+	KUNIT_EXPECT_EQ(test, snp_convert_end(pfn, 1, SNP_PAGE_PRIVATE, true),
+			0);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), (u32)SNP_PS_PRIVATE);
+}
+
+/*
+ * A pin on a private page adds to the count for an instant: the end of a
+ * conversion keeps what it finds there, so the count is exact at rest.
+ */
+static void snp_test_transient_pin_kept(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+
+	KUNIT_ASSERT_EQ(test, snp_make_private(pfn, 1, 0), 0);
+	/* A pinner between its fetch_add and its back-off... */
+	KUNIT_ASSERT_EQ(test, snp_page_lock_test_add_pins(pfn, 1), 0);
+	/* ...while the page goes back to shared (no wait: it is private). */
+	KUNIT_EXPECT_EQ(test, snp_make_shared(pfn, 1, SNP_CONVERT_NOWAIT), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_SHARED);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 1U);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_backoff(pfn, SNP_PS_PRIVATE),
+			-EPERM);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), 0U);
+	/* And a real pin after it is one pin, as it should be. */
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 1), 0);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn), (u32)SNP_PS_PIN_BIAS);
+	snp_unpin_shared(pfn, 1);
 }
 
 /* Saturating the pin count fails -EOVERFLOW and does not wrap. */
@@ -1233,6 +1295,8 @@ struct snp_stress {
 	unsigned int nr_pages;
 	unsigned long deadline;
 	atomic_t violations;
+	/* Pins the pinners hold, per page; the word also counts back-offs. */
+	atomic_t held[4];
 	atomic_long_t pins;
 	atomic_long_t refused;
 };
@@ -1258,6 +1322,8 @@ static int snp_stress_pinner(struct snp_test_thread *t)
 			continue;
 		}
 		atomic_long_inc(&s->pins);
+		for (i = first; i < first + len; i++)
+			atomic_inc(&s->held[i]);
 		/* The invariant: a pinned page is never private. */
 		for (i = first; i < first + len; i++) {
 			void *addr = page_address(pfn_to_page(s->pfn + i));
@@ -1267,6 +1333,8 @@ static int snp_stress_pinner(struct snp_test_thread *t)
 				atomic_inc(&s->violations);
 		}
 		snp_test_dawdle();
+		for (i = first; i < first + len; i++)
+			atomic_dec(&s->held[i]);
 		snp_unpin_shared(s->pfn + first, len);
 		cond_resched();
 	}
@@ -1293,7 +1361,7 @@ static void snp_test_stress(struct kunit *test)
 
 	s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, s);
-	s->nr_pages = 4;
+	s->nr_pages = ARRAY_SIZE(s->held);
 	s->pfn = snp_test_alloc(test, 2);
 	s->deadline = jiffies + msecs_to_jiffies(300);
 
@@ -1308,8 +1376,9 @@ static void snp_test_stress(struct kunit *test)
 			failures++;
 			break;
 		}
+		/* The count may still hold pins backing off; none is held. */
 		for (i = 0; i < s->nr_pages; i++)
-			if (snp_page_pins(s->pfn + i))
+			if (atomic_read(&s->held[i]))
 				atomic_inc(&s->violations);
 		snp_test_dawdle();
 		ret = snp_convert_end(s->pfn, s->nr_pages, SNP_PAGE_PRIVATE,
@@ -1371,6 +1440,8 @@ static struct kunit_case snp_page_lock_cases[] = {
 	KUNIT_CASE(snp_test_revocable_pin),
 	KUNIT_CASE(snp_test_convert_killed),
 	KUNIT_CASE(snp_test_wait_notifier),
+	KUNIT_CASE(snp_test_backoff_wakes_converter),
+	KUNIT_CASE(snp_test_transient_pin_kept),
 	KUNIT_CASE(snp_test_pin_saturation),
 	KUNIT_CASE(snp_test_free_private_leaks),
 	KUNIT_CASE(snp_test_direct_map_faults),

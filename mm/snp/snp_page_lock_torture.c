@@ -98,6 +98,21 @@ static int nr_threads;
 static struct mm_struct *t_mm;
 static unsigned long t_uaddr;
 
+/*
+ * Pins the pinners hold, per page. The state word counts them too, but at
+ * any instant also the pins that are backing off, so the converters'
+ * "no pin on a private page" check looks here.
+ */
+static atomic_t *t_held;
+
+static void t_hold(unsigned long pfn, unsigned long nr, int delta)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr; i++)
+		atomic_add(delta, &t_held[pfn - base_pfn + i]);
+}
+
 static void t_inc(int item)
 {
 	atomic_long_inc(&t_count[item]);
@@ -346,10 +361,12 @@ static int t_pinner(void *arg)
 			if (IS_ERR(p)) {
 				t_inc(T_KMAP_FAIL);
 			} else {
+				t_hold(pfn, 1, 1);
 				t_check_pinned(pfn, tag);
 				WRITE_ONCE(p[4], tag);
 				if (hold_us)
 					udelay(prandom_u32_state(&rnd) % hold_us);
+				t_hold(pfn, 1, -1);
 				snp_kunmap_local(p, pfn);
 				t_inc(T_KMAP_OK);
 			}
@@ -359,12 +376,14 @@ static int t_pinner(void *arg)
 			switch (ret) {
 			case 0:
 				t_inc(T_PIN_OK);
+				t_hold(pfn, nr, 1);
 				for (i = 0; i < nr; i++)
 					t_check_pinned(pfn + i, tag);
 				if (hold_us)
 					usleep_range(1, hold_us);
 				for (i = 0; i < nr; i++)
 					t_check_pinned(pfn + i, tag);
+				t_hold(pfn, nr, -1);
 				snp_unpin_shared(pfn, nr);
 				break;
 			case -EAGAIN:
@@ -448,7 +467,7 @@ static int t_converter(void *arg)
 		}
 		t_inc(T_PRIVATE_OK);
 		for (i = 0; i < nr; i++) {
-			if (snp_page_pins(pfn + i))
+			if (atomic_read(&t_held[pfn - base_pfn + i]))
 				t_violation("private page holds a pin", pfn + i);
 			if (snp_page_state(pfn + i) != SNP_PAGE_PRIVATE)
 				t_violation("converted page not private", pfn + i);
@@ -530,7 +549,6 @@ static void t_stop_threads(void)
 	}
 }
 
-/* Runs the test for duration seconds, stops it, reports; then exits. */
 /* The block was split: every page is freed on its own. */
 static void t_free_pages(void)
 {
@@ -538,8 +556,11 @@ static void t_free_pages(void)
 
 	for (i = 0; i < nr_pages; i++)
 		__free_page(pfn_to_page(base_pfn + i));
+	kfree(t_held);
+	t_held = NULL;
 }
 
+/* Runs the test for duration seconds, stops it, reports; then exits. */
 static int t_supervisor(void *arg)
 {
 	unsigned long end = jiffies + duration * HZ;
@@ -603,6 +624,11 @@ static int __init snp_page_lock_torture_init(void)
 	split_page(page, order);
 	base_pfn = page_to_pfn(page);
 	nr_pages = 1UL << order;
+	t_held = kcalloc(nr_pages, sizeof(*t_held), GFP_KERNEL);
+	if (!t_held) {
+		ret = -ENOMEM;
+		goto free_pages;
+	}
 
 	if (nr_gup) {
 		ret = t_create_user();
