@@ -93,6 +93,14 @@ EXPORT_PER_CPU_SYMBOL_GPL(snp_pin_counts);
 
 static ATOMIC_NOTIFIER_HEAD(snp_convert_notifier);
 
+/*
+ * Pages that are private or converting, system-wide. Raised before a
+ * shared page is marked CONVERTING, lowered after a page is back to
+ * shared: while it reads zero, no freed page can be private (G4), and
+ * the free check need not look.
+ */
+static atomic_long_t snp_nr_unshared = ATOMIC_LONG_INIT(0);
+
 /* ------------------------------------------------------------------------
  * Boot: early parameter and page_ext client.
  */
@@ -590,7 +598,10 @@ EXPORT_SYMBOL_GPL(snp_page_pins);
  * pins cleared: the holder will drop its pins later, and on a page handed
  * out again that unpin would take away a pin of the next owner, which
  * could then see its page become private under its mapping (G2). It is
- * reported once per boot and counted in "freed_pinned".
+ * reported once per boot and counted in "freed_pinned". Without
+ * CONFIG_DEBUG_VM that check is made only while some page is private or
+ * converting (snp_nr_unshared): the free path then costs one read of a
+ * counter on a host without confidential guests.
  */
 bool __snp_page_lock_free_prepare(struct page *page, unsigned int order)
 {
@@ -600,6 +611,14 @@ bool __snp_page_lock_free_prepare(struct page *page, unsigned int order)
 	struct snp_page_ext *spe;
 	unsigned long i;
 	u32 s = 0;
+
+	/*
+	 * Nothing private or converting anywhere: nothing to leak. Pins on
+	 * a freed page (a caller bug) are looked for only with DEBUG_VM then.
+	 */
+	if (!IS_ENABLED(CONFIG_DEBUG_VM) &&
+	    !atomic_long_read(&snp_nr_unshared))
+		return true;
 
 	for (i = 0; i < nr_pages; i++) {
 		spe = snp_iter_get(&it, pfn + i);
@@ -662,13 +681,16 @@ static int snp_mark_one(struct snp_page_ext *spe, enum snp_page_state to,
 	int old = atomic_read(&spe->state);
 	u32 s, new;
 
+	/* A shared page is counted before anybody can see it converting. */
+	if (to_private)
+		atomic_long_inc(&snp_nr_unshared);
 	do {
 		s = old;
 		if (s & SNP_PS_CONVERTING)
-			return -EAGAIN;
+			goto fail_eagain;
 		/* Already in the target state. */
 		if (!!(s & SNP_PS_PRIVATE) == to_private)
-			return -EINVAL;
+			goto fail_einval;
 		new = s | SNP_PS_CONVERTING;
 		/* The count may include pins about to back off: wait anyway. */
 		if (to_private && snp_ps_pins(s))
@@ -677,6 +699,15 @@ static int snp_mark_one(struct snp_page_ext *spe, enum snp_page_state to,
 
 	*pins = to_private ? snp_ps_pins(s) : 0;
 	return 0;
+
+fail_eagain:
+	if (to_private)
+		atomic_long_dec(&snp_nr_unshared);
+	return -EAGAIN;
+fail_einval:
+	if (to_private)
+		atomic_long_dec(&snp_nr_unshared);
+	return -EINVAL;
 }
 
 /*
@@ -704,14 +735,20 @@ static void snp_unmark(const struct snp_pfn_set *set, unsigned long from,
 	struct snp_page_ext *spe;
 	unsigned long i;
 
+	unsigned long shared = 0;
+	u32 old;
+
 	for (i = from; i < to; i++) {
 		spe = snp_iter_get(&it, snp_set_pfn(set, i));
-		if (spe)
-			atomic_andnot(SNP_PS_CONVERTING | SNP_PS_WAITER,
-				      &spe->state);
+		if (spe) {
+			old = atomic_fetch_andnot(SNP_PS_CONVERTING |
+						  SNP_PS_WAITER, &spe->state);
+			shared += !(old & SNP_PS_PRIVATE);
+		}
 		snp_iter_resched(&it);
 	}
 	snp_iter_put(&it);
+	atomic_long_sub(shared, &snp_nr_unshared);
 }
 
 /*
@@ -1105,7 +1142,7 @@ static void snp_finish(const struct snp_pfn_set *set, unsigned long from,
 {
 	struct snp_ext_iter it = { };
 	struct snp_page_ext *spe;
-	unsigned long i;
+	unsigned long i, shared = 0;
 	int old;
 	u32 new;
 
@@ -1123,9 +1160,11 @@ static void snp_finish(const struct snp_pfn_set *set, unsigned long from,
 			else
 				new |= (u32)old & SNP_PS_PRIVATE;
 		} while (!atomic_try_cmpxchg_release(&spe->state, &old, new));
+		shared += !(new & SNP_PS_PRIVATE);
 		snp_iter_resched(&it);
 	}
 	snp_iter_put(&it);
+	atomic_long_sub(shared, &snp_nr_unshared);
 }
 
 /* Let the backend drop stale translations of pages [0, @n) of @set. */
@@ -1445,4 +1484,11 @@ int snp_page_lock_test_backoff(unsigned long pfn, u32 seen)
 	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(snp_page_lock_test_backoff);
+
+/* Pages private or converting, as the free check sees them. */
+long snp_page_lock_test_nr_unshared(void)
+{
+	return atomic_long_read(&snp_nr_unshared);
+}
+EXPORT_SYMBOL_IF_KUNIT(snp_page_lock_test_nr_unshared);
 #endif

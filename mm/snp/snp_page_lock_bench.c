@@ -296,6 +296,17 @@ static int sb_pin(struct sb_thread *t, unsigned long loops)
 	unsigned long i;
 	int ret;
 
+	if (nr == 1) {
+		/* The inline single-page path, as kvm_vcpu_map() gets it. */
+		for (i = 0; i < loops; i++) {
+			OPTIMIZER_HIDE_VAR(pfn);
+			ret = snp_pin_shared(pfn, 1);
+			if (unlikely(ret))
+				return ret;
+			snp_unpin_shared(pfn, 1);
+		}
+		return 0;
+	}
 	for (i = 0; i < loops; i++) {
 		OPTIMIZER_HIDE_VAR(pfn);
 		ret = snp_pin_shared(pfn, nr);

@@ -148,6 +148,7 @@ bool snp_user_owner_lookup(struct vm_area_struct *vma, unsigned long addr,
 u32 snp_page_lock_test_state_word(unsigned long pfn);
 int snp_page_lock_test_add_pins(unsigned long pfn, int delta);
 int snp_page_lock_test_backoff(unsigned long pfn, u32 seen);
+long snp_page_lock_test_nr_unshared(void);
 const char *snp_page_lock_backend_name(void);
 extern unsigned int snp_page_lock_lockdep_selftest;
 

@@ -1099,6 +1099,50 @@ static void snp_test_transient_pin_kept(struct kunit *test)
 	snp_unpin_shared(pfn, 1);
 }
 
+/*
+ * G4's free check skips its scan while no page is private or converting:
+ * the count it relies on follows every conversion, committed or not.
+ */
+static void snp_test_unshared_count(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 2);
+	long base = snp_page_lock_test_nr_unshared();
+	unsigned long pfns[3] = { pfn + 2, pfn + 3, pfn };
+	unsigned long bad;
+
+	KUNIT_ASSERT_EQ(test, snp_make_private(pfn, 4, 0), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_nr_unshared(), base + 4);
+	KUNIT_EXPECT_EQ(test, snp_make_shared(pfn + 2, 2, 0), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_nr_unshared(), base + 2);
+	/* Fails on the private page after two shared pages were marked. */
+	KUNIT_EXPECT_EQ(test, snp_convert_begin_pfns(pfns, 3, SNP_PAGE_PRIVATE,
+						     0, 0, NULL, &bad),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, bad, 2UL);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_nr_unshared(), base + 2);
+	/* Aborted after phase 1 (a pin), and aborted by the caller. */
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn + 3, 1), 0);
+	KUNIT_EXPECT_EQ(test, snp_convert_begin(pfn + 2, 2, SNP_PAGE_PRIVATE,
+						SNP_CONVERT_NOWAIT, 0, &bad),
+			-EBUSY);
+	snp_unpin_shared(pfn + 3, 1);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_nr_unshared(), base + 2);
+	KUNIT_ASSERT_EQ(test, snp_convert_begin(pfn + 2, 2, SNP_PAGE_PRIVATE,
+						0, 0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_nr_unshared(), base + 4);
+	KUNIT_EXPECT_EQ(test, snp_convert_end(pfn + 2, 2, SNP_PAGE_PRIVATE,
+					      false), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_nr_unshared(), base + 2);
+	/* To shared, aborted: the pages stay private and counted. */
+	KUNIT_ASSERT_EQ(test, snp_convert_begin(pfn, 2, SNP_PAGE_SHARED, 0, 0,
+						NULL), 0);
+	KUNIT_EXPECT_EQ(test, snp_convert_end(pfn, 2, SNP_PAGE_SHARED, false),
+			0);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_nr_unshared(), base + 2);
+	KUNIT_EXPECT_EQ(test, snp_make_shared(pfn, 2, 0), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_nr_unshared(), base);
+}
+
 /* Saturating the pin count fails -EOVERFLOW and does not wrap. */
 static void snp_test_pin_saturation(struct kunit *test)
 {
@@ -1442,6 +1486,7 @@ static struct kunit_case snp_page_lock_cases[] = {
 	KUNIT_CASE(snp_test_wait_notifier),
 	KUNIT_CASE(snp_test_backoff_wakes_converter),
 	KUNIT_CASE(snp_test_transient_pin_kept),
+	KUNIT_CASE(snp_test_unshared_count),
 	KUNIT_CASE(snp_test_pin_saturation),
 	KUNIT_CASE(snp_test_free_private_leaks),
 	KUNIT_CASE(snp_test_direct_map_faults),
