@@ -5,10 +5,12 @@
   report.py report OUTDIR ENV=FILE.csv[,FILE.csv...]...
                                            results.csv, table.md, short.md,
                                            plot.png (gnuplot) in OUTDIR
-  report.py check FILE.csv [--off]         smoke check: every op ran, every
+  report.py check FILE.csv [--off|--native] smoke check: every op ran, every
                                            number positive and finite
 
-ENV names a boot: qemu-on, qemu-off (snp_page_lock=off), uml-on, uml-off.
+ENV names a boot: qemu-on, qemu-off (snp_page_lock=off), uml-on, uml-off,
+or native (a run of the native harness tools/testing/snp_page_lock, whose
+CSV has the same format and its own ops).
 Each FILE.csv is what <debugfs>/snp_page_lock_bench/results returned in
 one boot, followed by the lines of the KVM benchmark (snp_pl_map_bench:
 ops kvm_map, kvm_get_put, gmem_1p, gmem_2m) of the same boot. With
@@ -59,13 +61,27 @@ OPS = [
     ("snp_kmap_x2", "snp_kmap, 2 threads, distinct pages"),
     ("v5_srcu_x2", "v5 pattern, 2 threads, distinct pages"),
     ("v6_spin_x2", "v6 pattern, 2 threads, distinct pages (one VM lock)"),
+    # Native harness only (tools/testing/snp_page_lock).
+    ("try_get_put", "folio_try_get + folio_put (the conditional-pin shape)"),
+    ("pin_word", "pin's atomics, flag tests and counters, no lookup (native)"),
+    ("lookup_x2", "pin's two lookups of the state word alone (native)"),
+    ("get_put_cold", "get_put, strided walk over more memory than the LLC"),
+    ("try_get_put_cold", "try_get_put, the same cold walk"),
+    ("pin_cold", "pin, the same cold walk"),
 ]
 OP_NAMES = [o for o, _ in OPS]
+NATIVE_OPS = ["empty", "get_put", "try_get_put", "pin", "pin_word",
+              "lookup_x2", "get_put_cold", "try_get_put_cold", "pin_cold",
+              "get_put_x2", "get_put_x2_same", "pin_x2", "pin_x2_same",
+              "pin_x2_adjacent"]
+NATIVE_ONLY = {"try_get_put", "pin_word", "lookup_x2", "get_put_cold",
+               "try_get_put_cold", "pin_cold"}
+KERNEL_OPS = [o for o in OP_NAMES if o not in NATIVE_ONLY]
 DESC = dict(OPS)
 # Skipped when the layer is off.
 NEEDS_LAYER = {"ext_lookup", "layer_1p", "convert_1p", "layer_2m", "convert_2m",
                "gmem_1p", "gmem_2m"}
-ENVS = ["qemu-on", "qemu-off", "uml-on", "uml-off"]
+ENVS = ["qemu-on", "qemu-off", "uml-on", "uml-off", "native"]
 NUMS = ["ns_op", "ns_min", "ns_max", "wall_ns_op"]
 
 
@@ -169,7 +185,7 @@ def fmt(v, digits=2):
 
 
 def targets(data):
-    """Issue 7's targets: (name, env, value, goal text, met, how)."""
+    """Issues 7 and 12's targets: (name, env, value, goal text, met, how)."""
     out = []
 
     def add(name, env, value, goal, le, how):
@@ -233,6 +249,26 @@ def targets(data):
         add("distinct-page pinning, 2 threads vs 1", env,
             ratio(data, env, "pin_x2", "pin", boot_mops), 1.8, False,
             "pin_x2 / pin (ops/s)")
+    # Issue 12: the fast path at the physical limit, natively.
+    for env in envs("native"):
+        add("native: pin+unpin vs get_put, hot", env,
+            ratio(data, env, "pin", "get_put"), 1.10, True,
+            "pin / get_put (ns)")
+        add("native: pin+unpin vs get_put, cold", env,
+            ratio(data, env, "pin_cold", "get_put_cold"), 1.15, True,
+            "pin_cold / get_put_cold (ns)")
+        info("native: pin+unpin vs folio_try_get+folio_put, hot", env,
+             ratio(data, env, "pin", "try_get_put"), "pin / try_get_put (ns)")
+        info("native: pin without its lookups vs get_put", env,
+             ratio(data, env, "pin_word", "get_put"), "pin_word / get_put (ns)")
+        info("native: the two lookups of a pin+unpin", env,
+             ns(data, env, "lookup_x2"), "lookup_x2 (ns)")
+        add("native: distinct-page pinning, 2 threads vs 1", env,
+            ratio(data, env, "pin_x2", "pin", boot_mops), 1.9, False,
+            "pin_x2 / pin (ops/s)")
+        info("native: same page, 2 threads, pin vs get_put", env,
+             ratio(data, env, "pin_x2_same", "get_put_x2_same"),
+             "pin_x2_same / get_put_x2_same (ns)")
     return out
 
 
@@ -307,7 +343,7 @@ def table_md(data, meta, machine):
 
 
 def targets_md(data):
-    out = ["| target (issue 7) | boot | measured | goal | result | how |",
+    out = ["| target | boot | measured | goal | result | how |",
            "|---|---|---:|---:|---|---|"]
     for name, env, value, goal, met, how in targets(data):
         out.append(f"| {name} | {env} | {fmt(value, 3)} | {goal} | "
@@ -320,7 +356,8 @@ def short_md(data):
     keep = ["empty", "get_put", "kmap", "kmap_pfn", "pin", "snp_kmap", "v5_srcu",
             "v6_spin", "kvm_map", "kvm_get_put", "pin_2m", "layer_1p", "backend_1p", "convert_1p",
             "backend_2m", "convert_2m", "gmem_1p", "gmem_2m",
-            "srcu_exp", "pin_x2", "snp_kmap_x2", "v6_spin_x2"]
+            "srcu_exp", "pin_x2", "snp_kmap_x2", "v6_spin_x2",
+            "try_get_put", "get_put_cold", "pin_cold", "pin_x2_same"]
     head = "| op |" + "".join(f" {e} ns/op | x get_put |" for e in envs)
     sep = "|---|" + "---:|---:|" * len(envs)
     out = [head, sep]
@@ -396,15 +433,16 @@ def report(outdir, specs, machine):
     return 0
 
 
-def check(path, off):
+def check(path, off, native=False):
     """Smoke check; prints one line per op, returns (passed, failed)."""
+    names = NATIVE_OPS if native else KERNEL_OPS
     try:
         _, rows = read_csv(path)
     except (OSError, csv.Error, KeyError) as e:
         print(f"  FAIL: cannot read {path}: {e}")
         return 0, 1
     passed = failed = 0
-    for op in OP_NAMES:
+    for op in names:
         r = rows.get(op)
         why = None
         if r is None:
@@ -429,7 +467,7 @@ def check(path, off):
         else:
             passed += 1
             print(f"  ok   {op}: {r['ns_op']} ns/op ({r['status']})")
-    extra = set(rows) - set(OP_NAMES)
+    extra = set(rows) - set(names)
     if extra:
         failed += 1
         print(f"  FAIL unknown ops (update benchmarks/report.py): {sorted(extra)}")
@@ -441,7 +479,7 @@ def main(argv):
         machine = os.environ.get("BENCH_MACHINE", "unknown machine")
         return report(argv[2], argv[3:], machine)
     if len(argv) >= 3 and argv[1] == "check":
-        p, f = check(argv[2], "--off" in argv[3:])
+        p, f = check(argv[2], "--off" in argv[3:], "--native" in argv[3:])
         print(f"{p} {f}")
         return 1 if f or not p else 0
     print(__doc__, file=sys.stderr)

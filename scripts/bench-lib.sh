@@ -28,3 +28,11 @@ build_map_bench() {
 	mkdir -p "$1"
 	cp "$KST_KVM/x86_64/snp_pl_map_bench" "$1/"
 }
+
+# native_build DIR: the native harness of the pin fast path
+# (tools/testing/snp_page_lock/snp_pl_native) into DIR, compiled from the
+# repository's header (not .build/src: no overlay needed).
+native_build() {
+	mkdir -p "$1"
+	make -s -C "$ROOT/tools/testing/snp_page_lock" O="$(realpath "$1")"
+}

@@ -4,8 +4,10 @@
 # 2 ms per timed run, 3 runs) of every op under QEMU -smp 2, layer on and
 # then off. Checks that every op ran (the conversions report "skipped:
 # layer off" in the off boot), that every number is positive and finite
-# and that bad input to "run" is refused. No timing is asserted. Records
-# the counts as stage bench-smoke (one case per op and boot).
+# and that bad input to "run" is refused; then the native harness of the
+# inline pin fast path (tools/testing/snp_page_lock) in smoke mode. No
+# timing is asserted. Records the counts as stage bench-smoke (one case
+# per op and boot).
 #
 # Under `make test` it runs on the main test kernel (.build/x86, KASAN +
 # lockdep: test.sh sets BENCH_KDIR to it), which saves CI the build of
@@ -72,6 +74,32 @@ for mode in on off; do
 	passed=$((passed + p))
 	failed=$((failed + f))
 done
+
+# The native harness of the inline fast path (tools/testing/snp_page_lock):
+# its semantic self-check, then a few ms per op; no timing asserted.
+log "bench-smoke: native harness"
+st=0
+native_build "$OUT/native" > "$LOGS/bench-smoke-native.log" 2>&1 &&
+	"$OUT/native/snp_pl_native" -s > "$OUT/native.csv" \
+	2>> "$LOGS/bench-smoke-native.log" || st=$?
+out=$(python3 "$ROOT/benchmarks/report.py" check "$OUT/native.csv" --native) || true
+echo "$out" | sed '$d'
+read -r p f <<< "$(echo "$out" | tail -1)"
+[[ "$p" =~ ^[0-9]+$ && "$f" =~ ^[0-9]+$ ]] || { p=0; f=1; }
+if [ $st -ne 0 ]; then
+	echo "  FAIL native harness: exit $st, log $LOGS/bench-smoke-native.log"
+	tail -5 "$LOGS/bench-smoke-native.log"
+	f=$((f + 1))
+fi
+# Bad options are refused.
+if "$OUT/native/snp_pl_native" -r 0 > /dev/null 2>&1; then
+	echo "  FAIL native harness: -r 0 accepted"
+	f=$((f + 1))
+else
+	p=$((p + 1))
+fi
+passed=$((passed + p))
+failed=$((failed + f))
 
 record bench-smoke "$passed" "$failed" 0
 echo "bench-smoke: $passed passed, $failed failed"

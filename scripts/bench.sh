@@ -11,7 +11,8 @@
 # (the static key is set once at boot, so "off" is a second boot; every
 # ratio compares ops measured in the same boot). Builds a UML kernel
 # (.build/uml-bench) and runs the single-thread ops there at native speed,
-# layer on and off. Every boot is repeated BENCH_REPEAT times: the host
+# layer on and off. Runs the native harness of the inline pin fast path
+# (tools/testing/snp_page_lock) on the host's two cores. Every boot is repeated BENCH_REPEAT times: the host
 # has two cores shared with other work, and the median over boots rejects
 # a boot that lost its CPU. Writes under .build/bench/:
 #   results.csv  every op of every boot (ns/op, Mops/s, ratio to get_put)
@@ -72,6 +73,9 @@ fi
 # The KVM benchmark driver, run in every QEMU boot after the layer's.
 MAP_BENCH=$OUT/extra
 build_map_bench "$MAP_BENCH"
+# The native harness of the inline pin fast path, on the host's CPUs.
+native_build "$OUT/native-bin" > "$LOGS/bench-native-build.log" 2>&1 ||
+	die "native harness build failed (log: $LOGS/bench-native-build.log)"
 
 # --- measure -----------------------------------------------------------
 # Hold the build lock while measuring: a kernel build of the team's
@@ -110,6 +114,12 @@ cat /sys/kernel/debug/snp_page_lock/stats"
 }
 
 for r in $(seq "$REPEAT"); do
+	log "native harness run $r (tools/testing/snp_page_lock, host CPUs)"
+	timed "bench-native-$r" "$OUT/native-bin/snp_pl_native" -m "$MS" \
+		-r "$RUNS" > "$OUT/native-$r.csv" 2> "$OUT/native-$r.log" || {
+		log "native-$r: harness failed (log: $OUT/native-$r.log)"
+		rc=1
+	}
 	qemu_boot "qemu-on-$r" "" "run ms=$MS runs=$RUNS"
 	qemu_boot "qemu-off-$r" "snp_page_lock=off" \
 		"run ms=$MS runs=$RUNS only=$OFF_OPS"
@@ -144,7 +154,7 @@ qv=$(qemu-system-x86_64 --version | head -1 | sed 's/QEMU emulator version //')
 BENCH_MACHINE="$cpu, $(nproc) host CPUs; host loadavg $load_before before, $load_after after; QEMU $qv TCG -cpu max -smp 2; source $(cut -d' ' -f2- "$BUILD/source-version"); ms=$MS runs=$RUNS, $REPEAT boots of each kind"
 export BENCH_MACHINE
 specs=()
-for env in qemu-on qemu-off uml-on uml-off; do
+for env in qemu-on qemu-off uml-on uml-off native; do
 	files=$(find "$OUT" -name "$env-*.csv" -size +0 | sort | paste -sd,)
 	[ -n "$files" ] && specs+=("$env=$files")
 done

@@ -9,11 +9,15 @@
 "$ROOT/scripts/overlay.sh"
 cd "$ROOT"
 
-# Our kernel-style files (scripts/ and Documentation are not C).
+# Our kernel-style files (scripts/ and Documentation are not C; the
+# native harness's shims of kernel headers imitate the kernel's own
+# macros and are left out).
 mapfile -t files < <(git ls-files -co --exclude-standard -- \
 	mm virt include arch kernel lib benchmarks \
 	tools/testing/selftests/snp_page_lock \
-	'tools/testing/selftests/kvm/x86_64/snp_pl_*' |
+	'tools/testing/selftests/kvm/x86_64/snp_pl_*' \
+	'tools/testing/snp_page_lock/*.[ch]' \
+	tools/testing/snp_page_lock/Makefile |
 	grep -E '\.(c|h)$|/Kconfig[^/]*$|/Makefile$' | sort -u |
 	while read -r f; do [ -f "$f" ] && echo "$f"; done)
 mapfile -t csrc < <(printf '%s\n' "${files[@]}" | grep -E '\.(c|h)$' |
