@@ -41,8 +41,8 @@ OPS = [
     ("kvm_get_put", "get_page + put_page of that page, timed in the same call as kvm_map"),
     ("gmem_1p", "in-place guest_memfd: KVM_SET_MEMORY_ATTRIBUTES2 to private + back, 1 page (from the VMM)"),
     ("gmem_2m", "in-place guest_memfd: KVM_SET_MEMORY_ATTRIBUTES2 to private + back, 2 MiB (512 pages)"),
-    ("ext_lookup", "pin's page_ext lookup alone, x2: pfn_valid + page_ext_get + page_ext_put"),
-    ("cmpxchg_pair", "pin's two atomics alone: try_cmpxchg +1 then -1 on a private word"),
+    ("word_lookup", "pin's word-map lookup alone, x2 (snp_state_word)"),
+    ("xadd_pair", "pin's two atomics alone: fetch_add + sub_return of the bias on a private word"),
     ("stat_pair", "pin's per-CPU counters alone: 2x this_cpu_add"),
     ("get_put_2m", "get_page + put_page on 512 pages"),
     ("pin_2m", "snp_pin_shared + snp_unpin_shared of a 2 MiB range (512 pages)"),
@@ -79,7 +79,7 @@ NATIVE_ONLY = {"try_get_put", "pin_word", "lookup_x2", "get_put_cold",
 KERNEL_OPS = [o for o in OP_NAMES if o not in NATIVE_ONLY]
 DESC = dict(OPS)
 # Skipped when the layer is off.
-NEEDS_LAYER = {"ext_lookup", "layer_1p", "convert_1p", "layer_2m", "convert_2m",
+NEEDS_LAYER = {"word_lookup", "layer_1p", "convert_1p", "layer_2m", "convert_2m",
                "gmem_1p", "gmem_2m"}
 ENVS = ["qemu-on", "qemu-off", "uml-on", "uml-off", "native"]
 NUMS = ["ns_op", "ns_min", "ns_max", "wall_ns_op"]

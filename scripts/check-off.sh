@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # G6: with CONFIG_SNP_PAGE_LOCK=n every hook compiles to nothing. Compile
-# the upstream files our patches hook (page_alloc.c, page_ext.c, and KVM's
+# the upstream files our patches hook (page_alloc.c and KVM's
 # kvm_main.c, pfncache.c, x86.c, mmu.c, nested.c, sev.c) with the x86_64
 # test kernel's own command line, the layer's options undefined, and check
 # that the objects reference no symbol of the layer.
@@ -20,7 +20,7 @@ rc=0
 # Our symbols (sev.o has upstream SEV-SNP ones: not these).
 OURS='kvm_snp_|snp_page_lock|snp_(un)?pin_shared|snp_user_|snp_revocable|snp_make_(private|shared)|snp_k(un)?map'
 KVM=arch/x86/kvm/../../../virt/kvm
-for obj in mm/page_alloc.o mm/page_ext.o $KVM/kvm_main.o $KVM/pfncache.o \
+for obj in mm/page_alloc.o $KVM/kvm_main.o $KVM/pfncache.o \
 	   arch/x86/kvm/x86.o arch/x86/kvm/mmu/mmu.o \
 	   arch/x86/kvm/svm/nested.o arch/x86/kvm/svm/sev.o; do
 	cmd=$(sed -n "s|^savedcmd_$obj := ||p" "$X86_OUT/$(dirname "$obj")/.$(basename "$obj").cmd")

@@ -19,7 +19,6 @@
 
 struct file;
 struct page;
-struct page_ext_operations;
 struct snp_convert_owner;
 struct snp_user_owner;
 struct vm_area_struct;
@@ -55,7 +54,6 @@ static inline void snp_revocable_pin_init(struct snp_revocable_pin *rp,
 #ifdef CONFIG_SNP_PAGE_LOCK
 
 DECLARE_STATIC_KEY_FALSE(snp_page_lock_enabled);
-extern struct page_ext_operations snp_page_lock_ops;
 
 int __snp_pin_shared(unsigned long pfn, unsigned long nr_pages);
 void __snp_unpin_shared(unsigned long pfn, unsigned long nr_pages);
@@ -97,8 +95,8 @@ static __always_inline bool snp_page_lock_is_enabled(void)
  * holds a pin it never becomes private: a conversion to private waits for
  * (or fails on) the pins. Pins are counted, not owned; they are not page
  * references, so the caller must hold a reference on each page until it has
- * dropped its pins with snp_unpin_shared(). A pfn without page_ext (e.g. not
- * RAM) is always shared: the pin succeeds and counts nothing.
+ * dropped its pins with snp_unpin_shared(). A pfn of no memory online (e.g.
+ * MMIO) is always shared: the pin succeeds and counts nothing.
  *
  * Lock-free, one atomic_fetch_add() per page; a single page (@nr_pages a
  * constant 1) is pinned inline in kernels without lockdep. May be called
@@ -223,7 +221,7 @@ static __always_inline bool snp_page_lock_free_prepare(struct page *page,
  * (lockdep reports it: the wait could never end). Sleeps.
  *
  * Return: 0 on success, -EINVAL on a bad range or flags, a page without
- * page_ext or a page that is not shared, -EAGAIN if a page is already
+ * a state word or a page that is not shared, -EAGAIN if a page is already
  * converting, -EBUSY if pins did not drain (%SNP_CONVERT_NOWAIT or
  * timeout), -EINTR on a fatal signal while waiting, -EOPNOTSUPP if the
  * layer is off, or the backend's error.
@@ -296,7 +294,7 @@ struct snp_convert_owner {
  * caller finishes with snp_convert_end_pfns(); on error nothing changed.
  * Sleeps.
  *
- * Return: 0, -EINVAL (bad arguments, a page without page_ext or not in the
+ * Return: 0, -EINVAL (bad arguments, a page without a state word or not in the
  * opposite state of @to), -EAGAIN (a page is converting), -EBUSY (pins or
  * references did not drain: NOWAIT or timeout; or a page is DMA-pinned),
  * -EINTR (fatal signal), -EOPNOTSUPP (layer off).
@@ -356,7 +354,7 @@ int snp_convert_external(unsigned long pfn, unsigned long nr_pages,
  * A snapshot: it may change as soon as it is returned unless the caller
  * holds a pin (then it stays %SNP_PAGE_SHARED) or owns the conversion.
  *
- * Return: the page's state; %SNP_PAGE_SHARED for a pfn without page_ext
+ * Return: the page's state; %SNP_PAGE_SHARED for a pfn without a state word
  * or when the layer is off.
  */
 enum snp_page_state snp_page_state(unsigned long pfn);
@@ -365,7 +363,7 @@ enum snp_page_state snp_page_state(unsigned long pfn);
  * snp_page_pins() - number of shared pins a page holds
  * @pfn: page frame number
  *
- * Return: the pin count (a snapshot); 0 for a pfn without page_ext or when
+ * Return: the pin count (a snapshot); 0 for a pfn without a state word or when
  * the layer is off.
  */
 unsigned int snp_page_pins(unsigned long pfn);

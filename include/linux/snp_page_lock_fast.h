@@ -20,8 +20,8 @@ int __snp_pin_backoff(unsigned long pfn, atomic_t *word, u32 old);
 void __snp_unpin_slow(unsigned long pfn, atomic_t *word, u32 new);
 
 /*
- * The per-page state word (32 bits in page_ext; zeroed memory = shared and
- * unpinned). Flags are in the low bits so that a pin is one fetch_add of
+ * The per-page state word (32 bits in the word map below; zeroed memory =
+ * shared and unpinned). Flags are in the low bits so that a pin is one fetch_add of
  * SNP_PS_PIN_BIAS, as the rwsem reader count:
  *
  *   bit 0      PRIVATE     the page belongs to a guest
@@ -57,16 +57,45 @@ static __always_inline u32 snp_ps_pins(u32 s)
 	return s >> SNP_PS_PIN_SHIFT;
 }
 
-/*
- * Where the state words are: page_ext stride and the layer's offset in an
- * entry, set once at boot. Exported for the inline fast path.
+/**
+ * struct snp_page_word - what the layer keeps per 4 KiB page
+ * @state: the state word
+ * @csum: CONFIG_SNP_PAGE_LOCK_DEBUG_CHECKSUM: the checksum of a private page
  */
-struct snp_page_ext_layout {
-	unsigned long stride;
-	unsigned long offset;
+struct snp_page_word {
+	atomic_t state;
+#ifdef CONFIG_SNP_PAGE_LOCK_DEBUG_CHECKSUM
+	u32 csum;
+#endif
 };
 
-extern struct snp_page_ext_layout snp_pe_layout;
+/*
+ * The word map: one pointer per chunk of SNP_MAP_PAGES pages (a memory
+ * section with SPARSEMEM), to the words of that chunk's pages, biased by
+ * the chunk's first pfn so that map[pfn >> SNP_MAP_SHIFT] + pfn is the
+ * word of pfn. A chunk without memory online (a hole, ZONE_DEVICE) points
+ * at a shared sink, whose words may count pins but never change state.
+ * Arrays are allocated when memory comes online and never freed, so the
+ * lookup needs no RCU and no reference; pfns beyond @nr have no word.
+ */
+#ifdef CONFIG_SPARSEMEM
+#define SNP_MAP_SHIFT	PFN_SECTION_SHIFT
+#else
+#define SNP_MAP_SHIFT	(27 - PAGE_SHIFT)
+#endif
+#define SNP_MAP_PAGES	BIT(SNP_MAP_SHIFT)
+
+/**
+ * struct snp_word_map - the table behind snp_state_word()
+ * @map: per chunk, its words biased by its first pfn
+ * @nr: chunks covered; written after @map (grows at memory hot-add)
+ */
+struct snp_word_map {
+	struct snp_page_word **map;
+	unsigned long nr;
+};
+
+extern struct snp_word_map snp_word_map;
 
 /* Fast-path counters: per CPU, summed in <debugfs>/snp_page_lock/stats. */
 struct snp_pin_counts {
@@ -75,33 +104,25 @@ struct snp_pin_counts {
 };
 DECLARE_PER_CPU(struct snp_pin_counts, snp_pin_counts);
 
-#ifdef CONFIG_SPARSEMEM
 /*
- * The state word of @pfn, found as lookup_page_ext() does for SPARSEMEM,
- * without page_ext_get(): no RCU and no pfn_valid(). NULL when the pfn has
- * no page_ext (not RAM, or a section without page_ext): such a page is
- * always shared. Safe for any pfn; the word stays valid as long as the
- * caller holds a reference on the page (memory with a referenced page
- * cannot go offline, and page_ext is freed only after offlining).
+ * The state word of @pfn: two dependent loads, no pfn_valid(), no RCU.
+ * NULL beyond the map (such a page is always shared); the sink's word for
+ * a pfn without memory online.
  */
 static __always_inline atomic_t *snp_state_word(unsigned long pfn)
 {
-	struct mem_section *ms = __pfn_to_section(pfn);
-	unsigned long base;
+	unsigned long chunk = pfn >> SNP_MAP_SHIFT;
+	struct snp_page_word **map;
 
-	if (unlikely(!ms))
+	/* Pairs with the release that publishes a grown map. */
+	if (unlikely(chunk >= smp_load_acquire(&snp_word_map.nr)))
 		return NULL;
-	base = (unsigned long)READ_ONCE(ms->page_ext);
-	/* NULL, or page_ext.c's PAGE_EXT_INVALID (being offlined) */
-	if (unlikely(!base || (base & 1)))
-		return NULL;
-	return (atomic_t *)(base + snp_pe_layout.stride * pfn +
-			    snp_pe_layout.offset);
+	map = READ_ONCE(snp_word_map.map);
+	return &(READ_ONCE(map[chunk]) + pfn)->state;
 }
-#endif
 
 /* Lockdep builds keep the single-page pin out of line (annotations). */
-#if defined(CONFIG_SPARSEMEM) && !defined(CONFIG_LOCKDEP)
+#ifndef CONFIG_LOCKDEP
 #define SNP_PIN_INLINE	1
 #else
 #define SNP_PIN_INLINE	0

@@ -3,8 +3,8 @@
  * snp_page_lock: shared pins on host mappings of guest pages versus
  * shared <-> private conversions.
  *
- * Every 4 KiB page has a 32-bit state word in page_ext (see
- * <linux/snp_page_lock.h> for the layout). Pinning is one fetch_add on
+ * Every 4 KiB page has a 32-bit state word in the word map (see
+ * snp_word_map.c, and <linux/snp_page_lock_fast.h> for the layout). Pinning is one fetch_add on
  * that word, inline for a single page; a conversion first marks the pages
  * CONVERTING so that no new pin can be taken, then sleeps on the struct
  * page until the existing pins have drained, then lets the backend convert
@@ -24,7 +24,6 @@
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/notifier.h>
-#include <linux/page_ext.h>
 #include <linux/page_ref.h>
 #include <linux/percpu.h>
 #include <linux/sched/signal.h>
@@ -42,18 +41,10 @@
 #undef MODULE_PARAM_PREFIX
 #define MODULE_PARAM_PREFIX "snp_page_lock."
 
-/* The per-page data in page_ext. */
-struct snp_page_ext {
-	atomic_t state;
-#ifdef CONFIG_SNP_PAGE_LOCK_DEBUG_CHECKSUM
-	u32 csum;
-#endif
-};
-
 /*
- * Enabled once, from the page_ext init callback (before any initcall can
- * pin or convert), and never disabled: a pin taken while the key was off
- * would be invisible to a converter.
+ * Enabled once, from a core initcall (before any code that pins or
+ * converts can run), and never disabled: a pin taken while the key was
+ * off would be invisible to a converter.
  */
 DEFINE_STATIC_KEY_FALSE(snp_page_lock_enabled);
 EXPORT_SYMBOL_GPL(snp_page_lock_enabled);
@@ -85,9 +76,6 @@ EXPORT_SYMBOL_IF_KUNIT(snp_page_lock_lockdep_selftest);
  */
 static const struct snp_backend_ops *snp_backend __ro_after_init;
 
-struct snp_page_ext_layout snp_pe_layout __ro_after_init;
-EXPORT_SYMBOL_GPL(snp_pe_layout);
-
 DEFINE_PER_CPU(struct snp_pin_counts, snp_pin_counts);
 EXPORT_PER_CPU_SYMBOL_GPL(snp_pin_counts);
 
@@ -102,7 +90,7 @@ static ATOMIC_NOTIFIER_HEAD(snp_convert_notifier);
 static atomic_long_t snp_nr_unshared = ATOMIC_LONG_INIT(0);
 
 /* ------------------------------------------------------------------------
- * Boot: early parameter and page_ext client.
+ * Boot: early parameter, word map, static key.
  */
 
 static int __init snp_page_lock_setup(char *str)
@@ -126,23 +114,35 @@ static bool __init snp_page_lock_need(void)
 	       cc_platform_has(CC_ATTR_HOST_SEV_SNP);
 }
 
-static void __init snp_page_lock_init(void)
+/*
+ * All memory present at boot is online by now (after
+ * page_alloc_init_late()), and no initcall has run that could pin or
+ * convert.
+ */
+static int __init snp_page_lock_init(void)
 {
-	if (!snp_page_lock_need())
-		return;
+	int ret;
 
-	/* page_ext has fixed its entry size and our offset by now. */
-	snp_pe_layout.stride = page_ext_size;
-	snp_pe_layout.offset = snp_page_lock_ops.offset;
+	if (!snp_page_lock_need())
+		return 0;
+
+	ret = snp_word_map_init();
+	if (ret) {
+		pr_err("no memory for the state words (%d): staying off\n",
+		       ret);
+		return 0;
+	}
 	static_branch_enable(&snp_page_lock_enabled);
 	pr_info("enabled\n");
+	return 0;
 }
+core_initcall(snp_page_lock_init);
 
 /*
  * The backend is chosen only once the host's SNP support is final: the
  * AMD IOMMU driver sets up the RMP table from a rootfs initcall
  * (pci_iommu_init()) and clears CC_ATTR_HOST_SEV_SNP if that fails, long
- * after page_ext was initialised. Nothing converts before this runs:
+ * after the layer was enabled. Nothing converts before this runs:
  * conversions come from KVM guests, the VMM ABI, the torture test (a later
  * initcall in this directory) and the KUnit suites (after all initcalls).
  */
@@ -165,13 +165,6 @@ static const char *snp_backend_name(void)
 {
 	return snp_backend ? snp_backend->name : "none";
 }
-
-struct page_ext_operations snp_page_lock_ops = {
-	.size = sizeof(struct snp_page_ext),
-	.need = snp_page_lock_need,
-	.init = snp_page_lock_init,
-	.need_shared_flags = false,
-};
 
 /* ------------------------------------------------------------------------
  * Counters.
@@ -314,64 +307,18 @@ static inline void snp_pin_map_wait(void) { }
 #endif
 
 /* ------------------------------------------------------------------------
- * page_ext access.
+ * State words.
  */
 
-static struct snp_page_ext *snp_ext(struct page_ext *page_ext)
-{
-	return page_ext_data(page_ext, &snp_page_lock_ops);
-}
-
-/*
- * Walks a pfn range holding one page_ext reference (so the RCU read lock)
- * at a time; the reference is dropped and taken again at every
- * SNP_EXT_STRIDE boundary. Callers must snp_iter_put() before sleeping.
- */
-struct snp_ext_iter {
-	struct page_ext *page_ext;
-	unsigned long pfn;
-};
-
-static void snp_iter_put(struct snp_ext_iter *it)
-{
-	if (it->page_ext) {
-		page_ext_put(it->page_ext);
-		it->page_ext = NULL;
-	}
-}
-
-/* Returns NULL for a pfn without page_ext: such a page is always shared. */
-static struct snp_page_ext *snp_iter_get(struct snp_ext_iter *it,
-					 unsigned long pfn)
-{
-	if (it->page_ext && pfn == it->pfn + 1 &&
-	    !IS_ALIGNED(pfn, SNP_EXT_STRIDE)) {
-		it->page_ext = page_ext_next(it->page_ext);
-		it->pfn = pfn;
-		return snp_ext(it->page_ext);
-	}
-
-	snp_iter_put(it);
-	if (!pfn_valid(pfn))
-		return NULL;
-	it->page_ext = page_ext_get(pfn_to_page(pfn));
-	if (!it->page_ext)
-		return NULL;
-	it->pfn = pfn;
-	return snp_ext(it->page_ext);
-}
-
-/* Snapshot of one page's state word; false if the pfn has no page_ext. */
+/* Snapshot of one page's state word; false if the pfn has no word. */
 static bool snp_read_state(unsigned long pfn, u32 *state)
 {
-	struct snp_ext_iter it = { };
-	struct snp_page_ext *spe;
+	struct snp_page_word *spe;
 
-	spe = snp_iter_get(&it, pfn);
+	spe = snp_word(pfn);
 	if (!spe)
 		return false;
 	*state = atomic_read_acquire(&spe->state);
-	snp_iter_put(&it);
 	return true;
 }
 
@@ -443,18 +390,16 @@ void __snp_unpin_slow(unsigned long pfn, atomic_t *word, u32 new)
 }
 EXPORT_SYMBOL_GPL(__snp_unpin_slow);
 
+/*
+ * Ranges pin and unpin the same words as the inline path, the sink's
+ * included, so a pin and its unpin may take either path.
+ */
 static void snp_unpin_range(unsigned long pfn, unsigned long nr_pages)
 {
-	struct snp_ext_iter it = { };
-	struct snp_page_ext *spe;
 	unsigned long i;
 
-	for (i = 0; i < nr_pages; i++) {
-		spe = snp_iter_get(&it, pfn + i);
-		if (spe)
-			snp_unpin_word(pfn + i, &spe->state);
-	}
-	snp_iter_put(&it);
+	for (i = 0; i < nr_pages; i++)
+		snp_unpin_word(pfn + i, snp_state_word(pfn + i));
 }
 
 static void snp_pin_failed(unsigned long pfn, unsigned long nr_pages,
@@ -483,20 +428,18 @@ static void snp_pin_failed(unsigned long pfn, unsigned long nr_pages,
 /* Pin a valid range, all or nothing. */
 static int snp_pin_range(unsigned long pfn, unsigned long nr_pages)
 {
-	struct snp_ext_iter it = { };
-	struct snp_page_ext *spe;
+	atomic_t *word;
 	unsigned long i;
 	int ret = 0;
 
 	for (i = 0; i < nr_pages; i++) {
-		spe = snp_iter_get(&it, pfn + i);
-		if (!spe)
+		word = snp_state_word(pfn + i);
+		if (!word)
 			continue;
-		ret = snp_pin_one(pfn + i, &spe->state);
+		ret = snp_pin_one(pfn + i, word);
 		if (unlikely(ret))
 			break;
 	}
-	snp_iter_put(&it);
 
 	if (likely(!ret)) {
 		snp_stat_add(SNP_STAT_PINS, nr_pages);
@@ -607,8 +550,7 @@ bool __snp_page_lock_free_prepare(struct page *page, unsigned int order)
 {
 	unsigned long pfn = page_to_pfn(page);
 	unsigned long nr_pages = 1UL << order;
-	struct snp_ext_iter it = { };
-	struct snp_page_ext *spe;
+	struct snp_page_word *spe;
 	unsigned long i;
 	u32 s = 0;
 
@@ -621,14 +563,13 @@ bool __snp_page_lock_free_prepare(struct page *page, unsigned int order)
 		return true;
 
 	for (i = 0; i < nr_pages; i++) {
-		spe = snp_iter_get(&it, pfn + i);
+		spe = snp_word(pfn + i);
 		if (!spe)
 			continue;
 		s = atomic_read(&spe->state);
 		if (unlikely(s))
 			break;
 	}
-	snp_iter_put(&it);
 
 	if (likely(i == nr_pages))
 		return true;
@@ -657,24 +598,12 @@ bool __snp_page_lock_free_prepare(struct page *page, unsigned int order)
 			  __ret = schedule_timeout(__ret))
 
 /*
- * In the long per-page loops of a conversion (process context): let others
- * run now and then, with the page_ext reference dropped first.
- */
-static void snp_iter_resched(struct snp_ext_iter *it)
-{
-	if (need_resched()) {
-		snp_iter_put(it);
-		cond_resched();
-	}
-}
-
-/*
  * Phase 1 for one page: block new pins. Returns the pins the page held,
  * which the converter has to wait for (to private only); such a page gets
  * the WAITER bit, which stays set until the conversion ends and so also
  * records which pages the converter announced to the notifier.
  */
-static int snp_mark_one(struct snp_page_ext *spe, enum snp_page_state to,
+static int snp_mark_one(struct snp_page_word *spe, enum snp_page_state to,
 			unsigned int *pins)
 {
 	bool to_private = to == SNP_PAGE_PRIVATE;
@@ -731,23 +660,21 @@ static unsigned long snp_set_pfn(const struct snp_pfn_set *set,
 static void snp_unmark(const struct snp_pfn_set *set, unsigned long from,
 		       unsigned long to)
 {
-	struct snp_ext_iter it = { };
-	struct snp_page_ext *spe;
+	struct snp_page_word *spe;
 	unsigned long i;
 
 	unsigned long shared = 0;
 	u32 old;
 
 	for (i = from; i < to; i++) {
-		spe = snp_iter_get(&it, snp_set_pfn(set, i));
+		spe = snp_word(snp_set_pfn(set, i));
 		if (spe) {
 			old = atomic_fetch_andnot(SNP_PS_CONVERTING |
 						  SNP_PS_WAITER, &spe->state);
 			shared += !(old & SNP_PS_PRIVATE);
 		}
-		snp_iter_resched(&it);
+		cond_resched();
 	}
-	snp_iter_put(&it);
 	atomic_long_sub(shared, &snp_nr_unshared);
 }
 
@@ -777,11 +704,9 @@ static unsigned long snp_notify_waited(const struct snp_pfn_set *set,
 }
 
 /*
- * Wait until @pfn holds no pin, until @deadline (jiffies). snp_page_pins()
- * takes and drops the page_ext reference each time the condition is
- * evaluated, so nothing is held across schedule(); its acquire read pairs
- * with the fully ordered unpin, so the backend's work is ordered after the
- * last pin holder's.
+ * Wait until @pfn holds no pin, until @deadline (jiffies). The acquire
+ * read of snp_page_pins() pairs with the fully ordered unpin, so the
+ * backend's work is ordered after the last pin holder's.
  */
 static int snp_wait_drained(unsigned long pfn, unsigned long deadline)
 {
@@ -795,7 +720,7 @@ static int snp_wait_drained(unsigned long pfn, unsigned long deadline)
 	snp_stat_add(SNP_STAT_WAITS, 1);
 	trace_snp_convert_wait(pfn, pins, jiffies_to_msecs(left));
 
-	/* The struct page is a stable address; the page_ext is not. */
+	/* Unpins and back-offs wake the struct page's wait queue. */
 	left = snp_wait_var_event_killable_timeout(pfn_to_page(pfn),
 						   !snp_page_pins(pfn), left);
 	if (left > 0)
@@ -983,8 +908,7 @@ static int __snp_convert_begin(const struct snp_pfn_set *set,
 {
 	unsigned long i, nr_pages = set->nr, first_pinned = set->nr;
 	unsigned long pfn, last_pinned = 0, deadline;
-	struct snp_ext_iter it = { };
-	struct snp_page_ext *spe;
+	struct snp_page_word *spe;
 	unsigned int pins;
 	int ret = 0;
 
@@ -1014,7 +938,7 @@ static int __snp_convert_begin(const struct snp_pfn_set *set,
 
 	/* Phase 1: block new pins. */
 	for (i = 0; i < nr_pages; i++) {
-		spe = snp_iter_get(&it, snp_set_pfn(set, i));
+		spe = snp_word(snp_set_pfn(set, i));
 		if (!spe) {
 			ret = -EINVAL;
 			break;
@@ -1027,9 +951,8 @@ static int __snp_convert_begin(const struct snp_pfn_set *set,
 				first_pinned = i;
 			last_pinned = i;
 		}
-		snp_iter_resched(&it);
+		cond_resched();
 	}
-	snp_iter_put(&it);
 
 	if (ret) {
 		snp_unmark(set, 0, i);
@@ -1099,7 +1022,7 @@ fail:
  * unreferenced, and the caller must finish with snp_convert_end(). On
  * error nothing changed.
  *
- * Return: 0, -EINVAL (bad arguments, a page without page_ext or not in the
+ * Return: 0, -EINVAL (bad arguments, a page without a state word or not in the
  * opposite state of @to), -EAGAIN (a page is converting), -EBUSY (pins or
  * references did not drain: NOWAIT or timeout; or a page is DMA-pinned),
  * -EINTR (fatal signal), -EOPNOTSUPP (layer off).
@@ -1140,14 +1063,13 @@ EXPORT_SYMBOL_GPL(snp_convert_begin_pfns);
 static void snp_finish(const struct snp_pfn_set *set, unsigned long from,
 		       unsigned long end, enum snp_page_state to, bool commit)
 {
-	struct snp_ext_iter it = { };
-	struct snp_page_ext *spe;
+	struct snp_page_word *spe;
 	unsigned long i, shared = 0;
 	int old;
 	u32 new;
 
 	for (i = from; i < end; i++) {
-		spe = snp_iter_get(&it, snp_set_pfn(set, i));
+		spe = snp_word(snp_set_pfn(set, i));
 		if (!spe)
 			continue;
 		old = atomic_read(&spe->state);
@@ -1161,9 +1083,8 @@ static void snp_finish(const struct snp_pfn_set *set, unsigned long from,
 				new |= (u32)old & SNP_PS_PRIVATE;
 		} while (!atomic_try_cmpxchg_release(&spe->state, &old, new));
 		shared += !(new & SNP_PS_PRIVATE);
-		snp_iter_resched(&it);
+		cond_resched();
 	}
-	snp_iter_put(&it);
 	atomic_long_sub(shared, &snp_nr_unshared);
 }
 
@@ -1399,25 +1320,21 @@ EXPORT_SYMBOL_IF_KUNIT(snp_convert_notifier_unregister);
 #ifdef CONFIG_SNP_PAGE_LOCK_DEBUG_CHECKSUM
 void snp_page_lock_set_csum(unsigned long pfn, u32 csum)
 {
-	struct snp_ext_iter it = { };
-	struct snp_page_ext *spe;
+	struct snp_page_word *spe;
 
-	spe = snp_iter_get(&it, pfn);
+	spe = snp_word(pfn);
 	if (spe)
 		spe->csum = csum;
-	snp_iter_put(&it);
 }
 
 u32 snp_page_lock_get_csum(unsigned long pfn)
 {
-	struct snp_ext_iter it = { };
-	struct snp_page_ext *spe;
+	struct snp_page_word *spe;
 	u32 csum = 0;
 
-	spe = snp_iter_get(&it, pfn);
+	spe = snp_word(pfn);
 	if (spe)
 		csum = spe->csum;
-	snp_iter_put(&it);
 	return csum;
 }
 #endif
@@ -1429,7 +1346,7 @@ const char *snp_page_lock_backend_name(void)
 EXPORT_SYMBOL_IF_KUNIT(snp_page_lock_backend_name);
 
 #if IS_ENABLED(CONFIG_SNP_PAGE_LOCK_KUNIT_TEST)
-/* The raw state word of a page, or 0 without page_ext. */
+/* The raw state word of a page, or 0 without one. */
 u32 snp_page_lock_test_state_word(unsigned long pfn)
 {
 	u32 s;
@@ -1443,24 +1360,20 @@ EXPORT_SYMBOL_IF_KUNIT(snp_page_lock_test_state_word);
 /* Add @delta to a page's pin count without the pin rules (saturation). */
 int snp_page_lock_test_add_pins(unsigned long pfn, int delta)
 {
-	struct snp_ext_iter it = { };
-	struct snp_page_ext *spe;
+	struct snp_page_word *spe;
 	long pins;
 	int old;
 
-	spe = snp_iter_get(&it, pfn);
+	spe = snp_word(pfn);
 	if (!spe)
 		return -EINVAL;
 	old = atomic_read(&spe->state);
 	do {
 		pins = (long)snp_ps_pins(old) + delta;
-		if (pins < 0 || pins > SNP_PS_PINS_MAX) {
-			snp_iter_put(&it);
+		if (pins < 0 || pins > SNP_PS_PINS_MAX)
 			return -ERANGE;
-		}
 	} while (!atomic_try_cmpxchg(&spe->state, &old,
 				     old + delta * (int)SNP_PS_PIN_BIAS));
-	snp_iter_put(&it);
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(snp_page_lock_test_add_pins);
@@ -1472,15 +1385,13 @@ EXPORT_SYMBOL_IF_KUNIT(snp_page_lock_test_add_pins);
  */
 int snp_page_lock_test_backoff(unsigned long pfn, u32 seen)
 {
-	struct snp_ext_iter it = { };
-	struct snp_page_ext *spe;
+	struct snp_page_word *spe;
 	int ret;
 
-	spe = snp_iter_get(&it, pfn);
+	spe = snp_word(pfn);
 	if (!spe)
 		return -EINVAL;
 	ret = snp_pin_undo(pfn, &spe->state, seen);
-	snp_iter_put(&it);
 	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(snp_page_lock_test_backoff);

@@ -44,7 +44,6 @@
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
-#include <linux/page_ext.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -111,7 +110,7 @@ struct sb_thread;
  * @pages: which pages the threads use
  * @nr_pages: pages per operation (1, or SB_BLOCK_PAGES for a 2 MiB range)
  * @sleeps: the operation may sleep: time it with interrupts on
- * @needs_layer: meaningless with the layer off (conversions, page_ext): skipped
+ * @needs_layer: meaningless with the layer off (conversions, the word map): skipped
  */
 struct sb_op {
 	const char *name;
@@ -134,7 +133,7 @@ struct sb_op {
  * @start: ktime_get_mono_fast_ns() before the timed loop
  * @end: ktime_get_mono_fast_ns() after it
  * @ret: what the operation returned
- * @word: a private state word for the cmpxchg_pair op
+ * @word: a private state word for the xadd_pair op
  */
 struct sb_thread {
 	struct task_struct *task;
@@ -339,44 +338,40 @@ static int sb_snp_kmap(struct sb_thread *t, unsigned long loops)
  * (mm/snp/snp_page_lock.c), each done twice as pin + unpin do them.
  */
 
-/* The page_ext lookup: pfn_valid() + page_ext_get() + page_ext_put(). */
-static int sb_ext_lookup(struct sb_thread *t, unsigned long loops)
+/* The word map lookup, twice as pin + unpin do it. */
+static int sb_word_lookup(struct sb_thread *t, unsigned long loops)
 {
 	unsigned long pfn = t->pfn;
-	struct page_ext *ext;
 	unsigned long i;
+	atomic_t *word;
 	int k;
 
 	for (i = 0; i < loops; i++) {
 		for (k = 0; k < 2; k++) {
 			OPTIMIZER_HIDE_VAR(pfn);
-			if (unlikely(!pfn_valid(pfn)))
+			word = snp_state_word(pfn);
+			if (unlikely(!word))
 				return -EINVAL;
-			ext = page_ext_get(pfn_to_page(pfn));
-			if (unlikely(!ext))
-				return -EINVAL;
-			OPTIMIZER_HIDE_VAR(ext);
-			page_ext_put(ext);
+			OPTIMIZER_HIDE_VAR(word);
 		}
 	}
 	return 0;
 }
 
-/* The two atomics: a try_cmpxchg() increment, then a decrement. */
-static int sb_cmpxchg_pair(struct sb_thread *t, unsigned long loops)
+/* The two atomics: a fetch_add of the pin bias, then a sub_return. */
+static int sb_xadd_pair(struct sb_thread *t, unsigned long loops)
 {
 	atomic_t *word = &t->word;
 	unsigned long i;
-	int old;
 
 	for (i = 0; i < loops; i++) {
 		OPTIMIZER_HIDE_VAR(word);
-		old = atomic_read(word);
-		while (!atomic_try_cmpxchg(word, &old, old + 1))
-			;
-		old = atomic_read(word);
-		while (!atomic_try_cmpxchg(word, &old, old - 1))
-			;
+		if (unlikely(atomic_fetch_add(SNP_PS_PIN_BIAS, word) &
+			     SNP_PS_PIN_SLOW))
+			return -EINVAL;
+		if (unlikely(atomic_sub_return(SNP_PS_PIN_BIAS, word) &
+			     SNP_PS_UNPIN_SLOW))
+			return -EINVAL;
 	}
 	return 0;
 }
@@ -558,8 +553,8 @@ static const struct sb_op sb_ops[] = {
 	SB_OP("v5_srcu", sb_v5_srcu, 1, SB_DISTINCT, 1, false, false),
 	SB_OP("v6_spin", sb_v6_spin, 1, SB_DISTINCT, 1, false, false),
 	/* Where the time of pin goes. */
-	SB_OP("ext_lookup", sb_ext_lookup, 1, SB_DISTINCT, 1, false, true),
-	SB_OP("cmpxchg_pair", sb_cmpxchg_pair, 1, SB_DISTINCT, 1, false, false),
+	SB_OP("word_lookup", sb_word_lookup, 1, SB_DISTINCT, 1, false, true),
+	SB_OP("xadd_pair", sb_xadd_pair, 1, SB_DISTINCT, 1, false, false),
 	SB_OP("stat_pair", sb_stat_pair, 1, SB_DISTINCT, 1, false, false),
 	/* A 2 MiB range. */
 	SB_OP("get_put_2m", sb_get_put_range, 1, SB_DISTINCT, SB_BLOCK_PAGES,

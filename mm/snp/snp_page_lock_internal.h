@@ -17,19 +17,14 @@
 /* The state word layout is in <linux/snp_page_lock.h> (the inline fast path). */
 
 /*
- * page_ext is allocated per memory section (per node with FLATMEM) and
- * pfn_valid() can change at subsection granularity: range walks look the
- * page_ext up again whenever the pfn crosses a multiple of SNP_EXT_STRIDE.
- * SNP_EXT_SECTION: a boundary the tests make a range cross (a memory
- * section, where page_ext is allocated per section).
+ * SNP_MAP_BOUNDARY: a boundary the tests make a range cross (where the
+ * word map switches from one chunk's array to the next).
  */
-#ifdef CONFIG_SPARSEMEM
-#define SNP_EXT_STRIDE		PAGES_PER_SUBSECTION
-#define SNP_EXT_SECTION		PAGES_PER_SECTION
-#else
-#define SNP_EXT_STRIDE		MAX_ORDER_NR_PAGES
-#define SNP_EXT_SECTION		MAX_ORDER_NR_PAGES
-#endif
+#define SNP_MAP_BOUNDARY	SNP_MAP_PAGES
+
+/* The word map (snp_word_map.c). */
+int snp_word_map_init(void);
+struct snp_page_word *snp_word(unsigned long pfn);
 
 /**
  * struct snp_backend_ops - makes pages private or shared for real
@@ -44,7 +39,7 @@
  *		   many pages costs one TLB flush, not one per page
  *
  * Called with the pages CONVERTING and unpinned, in process context (may
- * sleep), with no page_ext reference held.
+ * sleep).
  */
 struct snp_backend_ops {
 	const char *name;

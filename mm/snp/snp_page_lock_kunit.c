@@ -275,7 +275,7 @@ static void snp_test_pin_unpin_counts(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 0), -EINVAL);
 	KUNIT_EXPECT_EQ(test, snp_pin_shared(ULONG_MAX, 2), -EINVAL);
 
-	/* A pfn without page_ext is always shared: nothing is counted. */
+	/* A pfn without a state word is always shared: nothing is counted. */
 	bad = ULONG_MAX >> PAGE_SHIFT;
 	KUNIT_ASSERT_FALSE(test, pfn_valid(bad));
 	KUNIT_EXPECT_EQ(test, snp_pin_shared(bad, 1), 0);
@@ -1279,23 +1279,26 @@ static void snp_test_checksum_catches_write(struct kunit *test)
 }
 
 /*
- * G3: a range across a memory section (page_ext allocation unit) is pinned
+ * G3: a range across two arrays of the word map (a memory section) is pinned
  * and unwound correctly. These pfns are not ours: only pin counts are
  * touched, which neither the owner nor the allocator look at.
  */
 static void snp_test_range_across_section(struct kunit *test)
 {
-	unsigned long pfn = snp_test_alloc(test, 0);
 	unsigned int base[4];
-	unsigned long b, p;
+	unsigned long b, c;
 	int i;
 
-	b = round_down(pfn, SNP_EXT_SECTION);
-	if (b < SNP_EXT_SECTION)
-		b += SNP_EXT_SECTION;
-	for (p = b - 2; p < b + 2; p++)
-		if (!pfn_valid(p) || snp_page_lock_test_add_pins(p, 0))
-			kunit_skip(test, "no page_ext around pfn %#lx", b);
+	/* The first boundary between two chunks of memory. */
+	for (c = 1; c < READ_ONCE(snp_word_map.nr); c++) {
+		b = c * SNP_MAP_BOUNDARY;
+		if (pfn_valid(b - 2) && pfn_valid(b + 1) &&
+		    !snp_page_lock_test_add_pins(b - 2, 0) &&
+		    !snp_page_lock_test_add_pins(b + 1, 0))
+			break;
+	}
+	if (c == READ_ONCE(snp_word_map.nr))
+		kunit_skip(test, "no two neighbouring chunks with memory");
 
 	for (i = 0; i < 4; i++)
 		base[i] = snp_page_pins(b - 2 + i);
@@ -1318,6 +1321,34 @@ static void snp_test_range_across_section(struct kunit *test)
 							  (int)base[3] - (int)SNP_PS_PINS_MAX),
 			0);
 	KUNIT_EXPECT_EQ(test, snp_page_pins(b + 1), base[3]);
+}
+
+/*
+ * A pfn of a chunk without memory (a hole, MMIO) is backed by the shared
+ * sink: it pins and unpins as a shared page that counts nothing, and
+ * never converts, so the sink's words never change state.
+ */
+static void snp_test_hole_uses_sink(struct kunit *test)
+{
+	unsigned long c, pfn = 0;
+
+	for (c = 0; c < READ_ONCE(snp_word_map.nr); c++) {
+		pfn = (c << SNP_MAP_SHIFT) + 5;
+		if (!snp_word(pfn) && snp_state_word(pfn))
+			break;
+	}
+	if (c == READ_ONCE(snp_word_map.nr))
+		kunit_skip(test, "no chunk without memory below the highest pfn");
+
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 1), 0);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 3), 0);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn), 0U);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn), SNP_PAGE_SHARED);
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 1, 0), -EINVAL);
+	snp_unpin_shared(pfn, 3);
+	snp_unpin_shared(pfn, 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(snp_state_word(pfn)), 0);
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 1, 0), -EINVAL);
 }
 
 /* Concurrent pinners against a converter (kcsan_test.c style). */
@@ -1492,6 +1523,7 @@ static struct kunit_case snp_page_lock_cases[] = {
 	KUNIT_CASE(snp_test_direct_map_faults),
 	KUNIT_CASE(snp_test_checksum_catches_write),
 	KUNIT_CASE(snp_test_range_across_section),
+	KUNIT_CASE(snp_test_hole_uses_sink),
 	KUNIT_CASE_PARAM(snp_test_stress, snp_stress_gen_params),
 	{}
 };

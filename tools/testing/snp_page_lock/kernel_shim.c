@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The kernel side the fast path needs, in userspace: the section table
- * with page_ext behind it, the layout and counters the header declares,
- * and the out-of-line back-off and unpin slow path (which only undo here:
- * nobody waits in the harness).
+ * The kernel side the fast path needs, in userspace: the word map with
+ * its sink (as mm/snp/snp_word_map.c sets it up), the counters the header
+ * declares, and the out-of-line back-off and unpin slow path (which only
+ * undo here: nobody waits in the harness).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,10 +12,8 @@
 
 #include "kernel_shim.h"
 
-struct mem_section **mem_section;
-struct snp_page_ext_layout snp_pe_layout;
+struct snp_word_map snp_word_map;
 DEFINE_PER_CPU(struct snp_pin_counts, snp_pin_counts);
-
 unsigned long shim_backoffs;
 unsigned long shim_slow_unpins;
 
@@ -50,29 +48,24 @@ static void *zalloc(size_t size)
 }
 
 /*
- * Memory sections for [first_pfn, first_pfn + nr_pages), section aligned,
- * with page_ext entries of @stride bytes, the layer's word at @offset.
- * Returns the page_ext memory (entry of first_pfn).
+ * The word map for [first_pfn, first_pfn + nr_pages) (chunk aligned): one
+ * array for the range, chunks below it at a sink. Returns the words.
  */
-void *shim_memory_init(unsigned long first_pfn, unsigned long nr_pages,
-		       unsigned long stride, unsigned long offset)
+struct snp_page_word *shim_memory_init(unsigned long first_pfn,
+				       unsigned long nr_pages)
 {
-	unsigned long per = 1UL << PFN_SECTION_SHIFT;
-	unsigned long nr, root;
-	char *ext;
+	unsigned long c, nr = (first_pfn + nr_pages) >> SNP_MAP_SHIFT;
+	struct snp_page_word *words, *sink;
 
-	mem_section = zalloc(NR_SECTION_ROOTS * sizeof(*mem_section));
-	ext = zalloc(nr_pages * stride);
-	snp_pe_layout.stride = stride;
-	snp_pe_layout.offset = offset;
-	for (nr = first_pfn / per; nr * per < first_pfn + nr_pages; nr++) {
-		root = nr / SECTIONS_PER_ROOT;
-		if (!mem_section[root])
-			mem_section[root] = zalloc(SHIM_PAGE_SIZE);
-		/* Biased as page_ext.c does: base - stride * section pfn. */
-		mem_section[root][nr & (SECTIONS_PER_ROOT - 1)].page_ext =
-			(struct page_ext *)(ext + (nr * per - first_pfn) * stride -
-					    nr * per * stride);
+	words = zalloc(nr_pages * sizeof(*words));
+	sink = zalloc(SNP_MAP_PAGES * sizeof(*sink));
+	snp_word_map.map = zalloc(nr * sizeof(*snp_word_map.map));
+	for (c = 0; c < nr; c++) {
+		if (c << SNP_MAP_SHIFT < first_pfn)
+			snp_word_map.map[c] = sink - (c << SNP_MAP_SHIFT);
+		else
+			snp_word_map.map[c] = words - first_pfn;
 	}
-	return ext;
+	snp_word_map.nr = nr;
+	return words;
 }

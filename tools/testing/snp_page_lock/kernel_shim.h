@@ -10,7 +10,7 @@
 extern unsigned long shim_backoffs;
 extern unsigned long shim_slow_unpins;
 
-void *shim_memory_init(unsigned long first_pfn, unsigned long nr_pages,
-		       unsigned long stride, unsigned long offset);
+struct snp_page_word *shim_memory_init(unsigned long first_pfn,
+				       unsigned long nr_pages);
 
 #endif

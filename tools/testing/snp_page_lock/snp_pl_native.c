@@ -50,7 +50,7 @@ struct shim_page {
 };
 
 static struct shim_page *pages;
-static u32 *words;
+static struct snp_page_word *words;
 static int ms = 20, runs = 5, ncpus;
 
 static struct shim_page *page_of(unsigned long pfn)
@@ -302,9 +302,13 @@ static void self_check(void)
 	unsigned long pfn = FIRST_PFN + 7;
 	atomic_t *w = snp_state_word(pfn);
 
-	expect(w == (atomic_t *)&words[7], "state word lookup");
-	expect(!snp_state_word(1UL << 40), "no page_ext: no word");
-	expect(!snp_pin_page_inline(1UL << 40), "no page_ext: pin succeeds");
+	expect(w == &words[7].state, "state word lookup");
+	expect(!snp_state_word(1UL << 40), "beyond the map: no word");
+	expect(!snp_pin_page_inline(1UL << 40), "beyond the map: pin succeeds");
+	expect(!snp_pin_page_inline(5), "a hole: pin succeeds (sink)");
+	expect(atomic_read(snp_state_word(5)) == SNP_PS_PIN_BIAS,
+	       "a hole: pinned in the sink");
+	snp_unpin_page_inline(5);
 
 	expect(!snp_pin_page_inline(pfn), "pin a shared page");
 	expect(!snp_pin_page_inline(pfn), "pin it twice");
@@ -329,7 +333,7 @@ static void self_check(void)
 	snp_unpin_page_inline(pfn);
 	expect(atomic_read(w) == 0, "unpin without a pin is undone");
 	expect(shim_backoffs == 3, "three back-offs");
-	expect(snp_pin_counts.pins == 4, "per-CPU pin count");
+	expect(snp_pin_counts.pins == 5, "per-CPU pin count");
 }
 
 int main(int argc, char **argv)
@@ -364,8 +368,7 @@ int main(int argc, char **argv)
 	if (ncpus < 1)
 		ncpus = 1;
 
-	/* Production layout: 4-byte entries, the layer's word first. */
-	words = shim_memory_init(FIRST_PFN, nr_pages, sizeof(u32), 0);
+	words = shim_memory_init(FIRST_PFN, nr_pages);
 	pages = aligned_alloc(64, nr_pages * sizeof(*pages));
 	if (!pages) {
 		perror("aligned_alloc");
@@ -381,8 +384,8 @@ int main(int argc, char **argv)
 
 	printf("# snp_page_lock_bench native harness cpus=%d ms=%d runs=%d",
 	       ncpus, ms, runs);
-	printf(" clock=CLOCK_MONOTONIC pages=%lu word_stride=%zu\n", nr_pages,
-	       sizeof(u32));
+	printf(" clock=CLOCK_MONOTONIC pages=%lu word_bytes=%zu\n", nr_pages,
+	       sizeof(struct snp_page_word));
 	printf("op,threads,pages,nr_pages,irqs_off,loops,runs,");
 	printf("ns_op,ns_min,ns_max,wall_ns_op,status\n");
 	for (i = 0; i < ARRAY_SIZE(ops); i++)
