@@ -53,6 +53,8 @@ OPS = [
     ("backend_2m", "software backend alone, 512 pages"),
     ("convert_2m", "snp_make_private + snp_make_shared, 2 MiB, no pins"),
     ("srcu_exp", "synchronize_srcu_expedited, no readers"),
+    ("alloc_free_0", "alloc_pages + __free_pages, order 0 (the free path has the G4 check)"),
+    ("alloc_free_9", "alloc_pages + __free_pages, order 9"),
     ("get_put_x2", "get_put, 2 threads, distinct pages"),
     ("get_put_x2_same", "get_put, 2 threads, same page"),
     ("pin_x2", "pin, 2 threads, distinct pages"),
@@ -61,8 +63,8 @@ OPS = [
     ("snp_kmap_x2", "snp_kmap, 2 threads, distinct pages"),
     ("v5_srcu_x2", "v5 pattern, 2 threads, distinct pages"),
     ("v6_spin_x2", "v6 pattern, 2 threads, distinct pages (one VM lock)"),
-    # Native harness only (tools/testing/snp_page_lock).
     ("try_get_put", "folio_try_get + folio_put (the conditional-pin shape)"),
+    # Native harness only (tools/testing/snp_page_lock).
     ("pin_word", "pin's atomics, flag tests and counters, no lookup (native)"),
     ("lookup_x2", "pin's two lookups of the state word alone (native)"),
     ("get_put_cold", "get_put, strided walk over more memory than the LLC"),
@@ -74,8 +76,8 @@ NATIVE_OPS = ["empty", "get_put", "try_get_put", "pin", "pin_word",
               "lookup_x2", "get_put_cold", "try_get_put_cold", "pin_cold",
               "get_put_x2", "get_put_x2_same", "pin_x2", "pin_x2_same",
               "pin_x2_adjacent"]
-NATIVE_ONLY = {"try_get_put", "pin_word", "lookup_x2", "get_put_cold",
-               "try_get_put_cold", "pin_cold"}
+NATIVE_ONLY = {"pin_word", "lookup_x2", "get_put_cold", "try_get_put_cold",
+               "pin_cold"}
 KERNEL_OPS = [o for o in OP_NAMES if o not in NATIVE_ONLY]
 DESC = dict(OPS)
 # Skipped when the layer is off.
@@ -249,7 +251,30 @@ def targets(data):
         add("distinct-page pinning, 2 threads vs 1", env,
             ratio(data, env, "pin_x2", "pin", boot_mops), 1.8, False,
             "pin_x2 / pin (ops/s)")
-    # Issue 12: the fast path at the physical limit, natively.
+    # Issue 12: the fast path at the physical limit.
+    for env in envs("qemu-on"):
+        add("issue 12: QEMU pin+unpin vs get_put", env,
+            ratio(data, env, "pin", "get_put"), 1.5, True,
+            "pin / get_put (ns)")
+        add("issue 12: 1 thread, v5 SRCU pattern over snp_kmap", env,
+            ratio(data, env, "v5_srcu", "snp_kmap"), 2.0, False,
+            "v5_srcu / snp_kmap (speed-up)")
+        add("issue 12: 2 MiB unpinned conversion, per page vs 1 page", env,
+            per_page(data, env), 0.2, True,
+            "(convert_2m / 512) / convert_1p")
+    for env in envs("qemu-on", "qemu-off"):
+        for order in ("0", "9"):
+            info(f"alloc + free, order {order}, in units of get_put", env,
+                 ratio(data, env, "alloc_free_" + order, "get_put"),
+                 f"alloc_free_{order} / get_put (ns)")
+    if "qemu-on" in data and "qemu-off" in data:
+        for order in ("0", "9"):
+            on = ratio(data, "qemu-on", "alloc_free_" + order, "get_put")
+            off = ratio(data, "qemu-off", "alloc_free_" + order, "get_put")
+            add(f"issue 12: page free (order {order}), layer on vs off",
+                "qemu-on/off", on / off if on and off else None, 1.02, True,
+                f"(alloc_free_{order} / get_put) on over off, each "
+                "within its boot")
     for env in envs("native"):
         add("native: pin+unpin vs get_put, hot", env,
             ratio(data, env, "pin", "get_put"), 1.10, True,
@@ -270,6 +295,12 @@ def targets(data):
              ratio(data, env, "pin_x2_same", "get_put_x2_same"),
              "pin_x2_same / get_put_x2_same (ns)")
     return out
+
+
+def per_page(data, env):
+    """A 2 MiB conversion's cost per page over a 1-page conversion's."""
+    r = ratio(data, env, "convert_2m", "convert_1p")
+    return r / 512 if r else None
 
 
 def met_text(met):

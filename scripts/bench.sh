@@ -37,7 +37,7 @@ RUNS=${BENCH_RUNS:-5}
 REPEAT=${BENCH_REPEAT:-3}
 BENCH_UML=${BENCH_UML:-1}
 # The ops worth a second boot with the layer off.
-OFF_OPS=empty,get_put,kmap,kmap_pfn,pin,snp_kmap,v5_srcu,v6_spin,get_put_2m,pin_2m
+OFF_OPS=empty,get_put,kmap,kmap_pfn,pin,snp_kmap,v5_srcu,v6_spin,get_put_2m,pin_2m,alloc_free_0,alloc_free_9
 # The in-kernel ops of the KVM boots: the baselines of the KVM ratios.
 KVM_OPS=get_put,layer_1p,convert_1p,layer_2m,convert_2m
 t_start=$(now)

@@ -259,6 +259,40 @@ static int sb_get_put(struct sb_thread *t, unsigned long loops)
 	return 0;
 }
 
+/* folio_try_get() + folio_put(): the conditional-pin shape. */
+static int sb_try_get_put(struct sb_thread *t, unsigned long loops)
+{
+	struct folio *folio = page_folio(t->page);
+	unsigned long i;
+
+	for (i = 0; i < loops; i++) {
+		OPTIMIZER_HIDE_VAR(folio);
+		if (unlikely(!folio_try_get(folio)))
+			return -EINVAL;
+		folio_put(folio);
+	}
+	return 0;
+}
+
+/*
+ * alloc_pages() + __free_pages() of order 0 or 9: the free path carries
+ * the layer's G4 check (one counter read while no page is private).
+ */
+static int sb_alloc_free(struct sb_thread *t, unsigned long loops)
+{
+	unsigned int order = ilog2(t->op->nr_pages);
+	struct page *page;
+	unsigned long i;
+
+	for (i = 0; i < loops; i++) {
+		page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, order);
+		if (unlikely(!page))
+			return -ENOMEM;
+		__free_pages(page, order);
+	}
+	return 0;
+}
+
 static int sb_kmap(struct sb_thread *t, unsigned long loops)
 {
 	struct page *page = t->page;
@@ -546,6 +580,7 @@ static const struct sb_op sb_ops[] = {
 	/* One thread: the fast paths and their baselines. */
 	SB_OP("empty", sb_empty, 1, SB_DISTINCT, 1, false, false),
 	SB_OP("get_put", sb_get_put, 1, SB_DISTINCT, 1, false, false),
+	SB_OP("try_get_put", sb_try_get_put, 1, SB_DISTINCT, 1, false, false),
 	SB_OP("kmap", sb_kmap, 1, SB_DISTINCT, 1, false, false),
 	SB_OP("kmap_pfn", sb_kmap_pfn, 1, SB_DISTINCT, 1, false, false),
 	SB_OP("pin", sb_pin, 1, SB_DISTINCT, 1, false, false),
@@ -572,6 +607,10 @@ static const struct sb_op sb_ops[] = {
 	SB_OP("convert_2m", sb_convert, 1, SB_DISTINCT, SB_BLOCK_PAGES,
 	      true, true),
 	SB_OP("srcu_exp", sb_srcu_exp, 1, SB_DISTINCT, 1, true, false),
+	/* The free path, layer on (this boot) against off (another boot). */
+	SB_OP("alloc_free_0", sb_alloc_free, 1, SB_DISTINCT, 1, true, false),
+	SB_OP("alloc_free_9", sb_alloc_free, 1, SB_DISTINCT, SB_BLOCK_PAGES,
+	      true, false),
 	/* Scaling: two threads. */
 	SB_OP("get_put_x2", sb_get_put, 2, SB_DISTINCT, 1, false, false),
 	SB_OP("get_put_x2_same", sb_get_put, 2, SB_SAME, 1, false, false),
