@@ -16,7 +16,7 @@ mapfile -t files < <(git ls-files -co --exclude-standard -- \
 	mm virt include arch kernel lib benchmarks \
 	tools/testing/selftests/snp_page_lock \
 	'tools/testing/selftests/kvm/x86_64/snp_pl_*' \
-	'tools/testing/snp_page_lock/*.[ch]' \
+	':(glob)tools/testing/snp_page_lock/*.[ch]' \
 	tools/testing/snp_page_lock/Makefile |
 	grep -E '\.(c|h)$|/Kconfig[^/]*$|/Makefile$' | sort -u |
 	while read -r f; do [ -f "$f" ] && echo "$f"; done)
