@@ -74,9 +74,10 @@ struct snp_page_word {
  * section with SPARSEMEM), to the words of that chunk's pages, biased by
  * the chunk's first pfn so that map[pfn >> SNP_MAP_SHIFT] + pfn is the
  * word of pfn. A chunk without memory online (a hole, ZONE_DEVICE) points
- * at a shared sink, whose words may count pins but never change state.
- * Arrays are allocated when memory comes online and never freed, so the
- * lookup needs no RCU and no reference; pfns beyond @nr have no word.
+ * at a shared sink, whose words may count pins but never change state, as
+ * do pfns beyond the table (so a pfn's word does not change when the table
+ * grows). Arrays are allocated when memory comes online and never freed,
+ * so the lookup needs no RCU and no reference.
  */
 #ifdef CONFIG_SPARSEMEM
 #define SNP_MAP_SHIFT	PFN_SECTION_SHIFT
@@ -89,10 +90,12 @@ struct snp_page_word {
  * struct snp_word_map - the table behind snp_state_word()
  * @map: per chunk, its words biased by its first pfn
  * @nr: chunks covered; written after @map (grows at memory hot-add)
+ * @sink: SNP_MAP_PAGES words for every pfn without memory online
  */
 struct snp_word_map {
 	struct snp_page_word **map;
 	unsigned long nr;
+	struct snp_page_word *sink;
 };
 
 extern struct snp_word_map snp_word_map;
@@ -106,8 +109,9 @@ DECLARE_PER_CPU(struct snp_pin_counts, snp_pin_counts);
 
 /*
  * The state word of @pfn: two dependent loads, no pfn_valid(), no RCU.
- * NULL beyond the map (such a page is always shared); the sink's word for
- * a pfn without memory online.
+ * Never NULL once the layer is on: a pfn without memory online (a hole,
+ * MMIO, beyond the table) gets the sink's word, which pins count in and
+ * nothing else reads.
  */
 static __always_inline atomic_t *snp_state_word(unsigned long pfn)
 {
@@ -116,7 +120,7 @@ static __always_inline atomic_t *snp_state_word(unsigned long pfn)
 
 	/* Pairs with the release that publishes a grown map. */
 	if (unlikely(chunk >= smp_load_acquire(&snp_word_map.nr)))
-		return NULL;
+		return &snp_word_map.sink[pfn & (SNP_MAP_PAGES - 1)].state;
 	map = READ_ONCE(snp_word_map.map);
 	return &(READ_ONCE(map[chunk]) + pfn)->state;
 }
@@ -135,11 +139,8 @@ static __always_inline atomic_t *snp_state_word(unsigned long pfn)
  */
 static __always_inline int snp_pin_word(unsigned long pfn, atomic_t *word)
 {
-	u32 old;
+	u32 old = atomic_fetch_add(SNP_PS_PIN_BIAS, word);
 
-	if (unlikely(!word))
-		return 0;
-	old = atomic_fetch_add(SNP_PS_PIN_BIAS, word);
 	if (unlikely(old & SNP_PS_PIN_SLOW))
 		return __snp_pin_backoff(pfn, word, old);
 	return 0;
@@ -153,11 +154,8 @@ static __always_inline int snp_pin_word(unsigned long pfn, atomic_t *word)
  */
 static __always_inline void snp_unpin_word(unsigned long pfn, atomic_t *word)
 {
-	u32 new;
+	u32 new = atomic_sub_return(SNP_PS_PIN_BIAS, word);
 
-	if (unlikely(!word))
-		return;
-	new = atomic_sub_return(SNP_PS_PIN_BIAS, word);
 	if (unlikely(new & SNP_PS_UNPIN_SLOW))
 		__snp_unpin_slow(pfn, word, new);
 }

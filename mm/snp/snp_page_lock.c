@@ -340,12 +340,22 @@ static void snp_pin_failed(unsigned long pfn, unsigned long nr_pages,
  * was never a pin; but a converter may have counted it in phase 1 and be
  * waiting for the count to drop to zero, so wake it as an unpin would.
  */
-static int snp_pin_undo(unsigned long pfn, atomic_t *word, u32 old)
+/*
+ * After taking a bias away (unpin or back-off): the last pin of a page a
+ * converter waits on wakes it; a count that went below zero (an unpin
+ * without a pin, a caller bug) is warned about and put back.
+ */
+static void snp_unpinned(unsigned long pfn, atomic_t *word, u32 new)
 {
-	u32 new = atomic_sub_return(SNP_PS_PIN_BIAS, word);
-
+	if (WARN_ON_ONCE((new & SNP_PS_UNDERFLOW) == SNP_PS_UNDERFLOW))
+		new = atomic_add_return(SNP_PS_PIN_BIAS, word);
 	if ((new & SNP_PS_WAITER) && !snp_ps_pins(new))
 		wake_up_var(pfn_to_page(pfn));
+}
+
+static int snp_pin_undo(unsigned long pfn, atomic_t *word, u32 old)
+{
+	snp_unpinned(pfn, word, atomic_sub_return(SNP_PS_PIN_BIAS, word));
 
 	if (old & (SNP_PS_CONVERTING | SNP_PS_WAITER))
 		return -EAGAIN;
@@ -381,12 +391,7 @@ static int snp_pin_one(unsigned long pfn, atomic_t *word)
  */
 void __snp_unpin_slow(unsigned long pfn, atomic_t *word, u32 new)
 {
-	if (WARN_ON_ONCE((new & SNP_PS_UNDERFLOW) == SNP_PS_UNDERFLOW)) {
-		atomic_add(SNP_PS_PIN_BIAS, word);
-		return;
-	}
-	if ((new & SNP_PS_WAITER) && !snp_ps_pins(new))
-		wake_up_var(pfn_to_page(pfn));
+	snp_unpinned(pfn, word, new);
 }
 EXPORT_SYMBOL_GPL(__snp_unpin_slow);
 
@@ -434,8 +439,6 @@ static int snp_pin_range(unsigned long pfn, unsigned long nr_pages)
 
 	for (i = 0; i < nr_pages; i++) {
 		word = snp_state_word(pfn + i);
-		if (!word)
-			continue;
 		ret = snp_pin_one(pfn + i, word);
 		if (unlikely(ret))
 			break;
@@ -768,9 +771,18 @@ static int snp_wait_pins(const struct snp_pfn_set *set, unsigned long first,
 {
 	unsigned long i;
 	int ret = 0;
+	u32 s;
 
 	snp_notify_waited(set, first, last, SNP_CONVERT_WAIT_START, 0);
 	for (i = first; i <= last; i++) {
+		/*
+		 * A page without WAITER held no pin when it was marked: what
+		 * its count holds now are pins backing off, which wake only
+		 * a converter that set WAITER. Not waiting for them is safe.
+		 */
+		if (!snp_read_state(snp_set_pfn(set, i), &s) ||
+		    !(s & SNP_PS_WAITER))
+			continue;
 		ret = snp_wait_drained(snp_set_pfn(set, i), deadline);
 		if (ret) {
 			*bad = i;
@@ -1074,8 +1086,9 @@ static void snp_finish(const struct snp_pfn_set *set, unsigned long from,
 			continue;
 		old = atomic_read(&spe->state);
 		do {
+			/* Not converting: a caller bug, the page is left alone. */
 			if (WARN_ON_ONCE(!((u32)old & SNP_PS_CONVERTING)))
-				break;
+				goto next;
 			new = (u32)old & ~SNP_PS_FLAGS_MASK;
 			if (commit)
 				new |= to == SNP_PAGE_PRIVATE ? SNP_PS_PRIVATE : 0;
@@ -1083,6 +1096,7 @@ static void snp_finish(const struct snp_pfn_set *set, unsigned long from,
 				new |= (u32)old & SNP_PS_PRIVATE;
 		} while (!atomic_try_cmpxchg_release(&spe->state, &old, new));
 		shared += !(new & SNP_PS_PRIVATE);
+next:
 		cond_resched();
 	}
 	atomic_long_sub(shared, &snp_nr_unshared);

@@ -13,7 +13,8 @@
  * hotplug notifier, when more comes online; they are never freed (an
  * offlined section keeps its words, all zero, for when it comes back), so
  * a lookup needs neither RCU nor a page reference to stay valid. A chunk
- * without memory points at one shared sink array: a pin of a pfn there
+ * without memory points at one shared sink array, and snp_state_word()
+ * gives pfns beyond the table the sink's words too: a pin of a pfn there
  * (an MMIO page, ZONE_DEVICE) counts in the sink and never fails, and
  * snp_word() refuses such pfns, so no conversion ever changes the sink.
  * The table covers every pfn up to the highest possible one at boot and
@@ -39,7 +40,6 @@ EXPORT_SYMBOL_GPL(snp_word_map);
 
 /* Writers: boot, then the memory hotplug notifier. */
 static DEFINE_MUTEX(snp_word_map_lock);
-static struct snp_page_word *snp_sink;
 
 static struct snp_page_word *snp_chunk_base(struct snp_page_word *words,
 					    unsigned long chunk)
@@ -49,7 +49,7 @@ static struct snp_page_word *snp_chunk_base(struct snp_page_word *words,
 
 static struct snp_page_word *snp_sink_of(unsigned long chunk)
 {
-	return snp_chunk_base(snp_sink, chunk);
+	return snp_chunk_base(snp_word_map.sink, chunk);
 }
 
 /* Make the table cover @nr chunks; new chunks point at the sink. */
@@ -66,9 +66,13 @@ static int snp_word_map_grow(unsigned long nr)
 		return -ENOMEM;
 	for (c = 0; c < nr; c++)
 		map[c] = c < old ? snp_word_map.map[c] : snp_sink_of(c);
-	/* The old table stays: a reader may still be looking at it. */
-	WRITE_ONCE(snp_word_map.map, map);
-	/* A reader that sees the new size sees the new table. */
+	/*
+	 * The old table stays: a reader may still be looking at it. The
+	 * entries before the table (readers depend on the address they
+	 * load)...
+	 */
+	smp_store_release(&snp_word_map.map, map);
+	/* ...and the table before its size (acquire in snp_state_word()). */
 	smp_store_release(&snp_word_map.nr, nr);
 	return 0;
 }
@@ -135,10 +139,10 @@ static void __init snp_word_map_free(void)
 		if (snp_word_map.map[c] != snp_sink_of(c))
 			kvfree(snp_word_map.map[c] + (c << SNP_MAP_SHIFT));
 	kvfree(snp_word_map.map);
-	kvfree(snp_sink);
+	kvfree(snp_word_map.sink);
 	snp_word_map.nr = 0;
 	snp_word_map.map = NULL;
-	snp_sink = NULL;
+	snp_word_map.sink = NULL;
 }
 
 static int snp_word_map_notify(struct notifier_block *nb, unsigned long action,
@@ -172,9 +176,14 @@ int __init snp_word_map_init(void)
 	end = max_t(u64, max_pfn, max_possible_pfn);
 	nr = max_t(unsigned long, DIV_ROUND_UP(end, SNP_MAP_PAGES), 1);
 
-	snp_sink = kvcalloc(SNP_MAP_PAGES, sizeof(*snp_sink), GFP_KERNEL);
-	if (!snp_sink)
+	snp_word_map.sink = kvcalloc(SNP_MAP_PAGES, sizeof(*snp_word_map.sink),
+				     GFP_KERNEL);
+	if (!snp_word_map.sink)
 		return -ENOMEM;
+	/* First, so that no memory comes online unseen; it takes the lock. */
+	ret = register_memory_notifier(&snp_word_map_nb);
+	if (ret)
+		goto free_sink;
 	mutex_lock(&snp_word_map_lock);
 	ret = snp_word_map_grow(nr);
 	for (c = 0; !ret && c < nr; c++) {
@@ -183,28 +192,36 @@ int __init snp_word_map_init(void)
 		ret = snp_word_map_populate(c, snp_chunk_nid(c));
 		words += SNP_MAP_PAGES;
 	}
-	if (ret)
-		snp_word_map_free();
 	mutex_unlock(&snp_word_map_lock);
 	if (ret)
-		return ret;
+		goto unregister;
 
-	register_memory_notifier(&snp_word_map_nb);
 	pr_info("state words for %lu pages (%lu KiB), map of %lu chunks\n",
-		words, words * sizeof(*snp_sink) / SZ_1K, nr);
+		words, words * sizeof(struct snp_page_word) / SZ_1K, nr);
 	return 0;
+
+unregister:
+	unregister_memory_notifier(&snp_word_map_nb);
+	mutex_lock(&snp_word_map_lock);
+	snp_word_map_free();
+	mutex_unlock(&snp_word_map_lock);
+	return ret;
+free_sink:
+	kvfree(snp_word_map.sink);
+	snp_word_map.sink = NULL;
+	return ret;
 }
 
 struct snp_page_word *snp_word(unsigned long pfn)
 {
-	atomic_t *state = snp_state_word(pfn);
 	struct snp_page_word *w;
 
-	if (!state)
+	/* The layer is off: no map. */
+	if (unlikely(!snp_word_map.sink))
 		return NULL;
-	w = container_of(state, struct snp_page_word, state);
+	w = container_of(snp_state_word(pfn), struct snp_page_word, state);
 	/* The sink is nobody's page: always shared, never converted. */
-	if (w >= snp_sink && w < snp_sink + SNP_MAP_PAGES)
+	if (w >= snp_word_map.sink && w < snp_word_map.sink + SNP_MAP_PAGES)
 		return NULL;
 	return w;
 }

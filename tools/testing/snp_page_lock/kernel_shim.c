@@ -49,7 +49,8 @@ static void *zalloc(size_t size)
 
 /*
  * The word map for [first_pfn, first_pfn + nr_pages) (chunk aligned): one
- * array for the range, chunks below it at a sink. Returns the words.
+ * array for the range; chunks below it and pfns above it at the sink.
+ * Returns the words.
  */
 struct snp_page_word *shim_memory_init(unsigned long first_pfn,
 				       unsigned long nr_pages)
@@ -66,6 +67,7 @@ struct snp_page_word *shim_memory_init(unsigned long first_pfn,
 		else
 			snp_word_map.map[c] = words - first_pfn;
 	}
+	snp_word_map.sink = sink;
 	snp_word_map.nr = nr;
 	return words;
 }

@@ -303,8 +303,12 @@ static void self_check(void)
 	atomic_t *w = snp_state_word(pfn);
 
 	expect(w == &words[7].state, "state word lookup");
-	expect(!snp_state_word(1UL << 40), "beyond the map: no word");
-	expect(!snp_pin_page_inline(1UL << 40), "beyond the map: pin succeeds");
+	expect(snp_state_word(BIT(40) + 3) == &snp_word_map.sink[3].state,
+	       "beyond the map: the sink");
+	expect(!snp_pin_page_inline(BIT(40)), "beyond the map: pin succeeds");
+	snp_unpin_page_inline(BIT(40));
+	expect(atomic_read(&snp_word_map.sink[0].state) == 0,
+	       "beyond the map: unpinned");
 	expect(!snp_pin_page_inline(5), "a hole: pin succeeds (sink)");
 	expect(atomic_read(snp_state_word(5)) == SNP_PS_PIN_BIAS,
 	       "a hole: pinned in the sink");
