@@ -12,6 +12,7 @@
 #include <linux/atomic.h>
 #include <linux/bits.h>
 #include <linux/compiler.h>
+#include <linux/errno.h>
 #include <linux/mmzone.h>
 #include <linux/percpu.h>
 #include <linux/types.h>
@@ -50,6 +51,16 @@ void __snp_unpin_slow(unsigned long pfn, atomic_t *word, u32 new);
 #define SNP_PS_PIN_SLOW		(SNP_PS_PRIVATE | SNP_PS_CONVERTING | \
 				 SNP_PS_WAITER | SNP_PS_GUARD)
 #define SNP_PS_UNPIN_SLOW	(SNP_PS_WAITER | SNP_PS_GUARD)
+
+/* The errno of a pin that found @old in the word and backed off. */
+static __always_inline int snp_ps_pin_errno(u32 old)
+{
+	if (old & (SNP_PS_CONVERTING | SNP_PS_WAITER))
+		return -EAGAIN;
+	if (old & SNP_PS_PRIVATE)
+		return -EPERM;
+	return -EOVERFLOW;
+}
 
 /* Pins in a state word, transient back-off pins included. */
 static __always_inline u32 snp_ps_pins(u32 s)

@@ -356,12 +356,7 @@ static void snp_unpinned(unsigned long pfn, atomic_t *word, u32 new)
 static int snp_pin_undo(unsigned long pfn, atomic_t *word, u32 old)
 {
 	snp_unpinned(pfn, word, atomic_sub_return(SNP_PS_PIN_BIAS, word));
-
-	if (old & (SNP_PS_CONVERTING | SNP_PS_WAITER))
-		return -EAGAIN;
-	if (old & SNP_PS_PRIVATE)
-		return -EPERM;
-	return -EOVERFLOW;
+	return snp_ps_pin_errno(old);
 }
 
 /* The back-off of the single-page pin: undo, count and trace. */

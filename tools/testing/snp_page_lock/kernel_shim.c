@@ -21,11 +21,7 @@ int __snp_pin_backoff(unsigned long pfn, atomic_t *word, u32 old)
 {
 	atomic_sub_return(SNP_PS_PIN_BIAS, word);
 	__atomic_fetch_add(&shim_backoffs, 1, __ATOMIC_RELAXED);
-	if (old & (SNP_PS_CONVERTING | SNP_PS_WAITER))
-		return -EAGAIN;
-	if (old & SNP_PS_PRIVATE)
-		return -EPERM;
-	return -EOVERFLOW;
+	return snp_ps_pin_errno(old);
 }
 
 void __snp_unpin_slow(unsigned long pfn, atomic_t *word, u32 new)
