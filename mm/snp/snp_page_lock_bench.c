@@ -11,7 +11,16 @@
  * unless the operation sleeps. The loop count is calibrated until one run
  * takes about ``ms`` milliseconds (this also warms up), then ``runs`` timed
  * runs are made and the median is reported. Times come from
- * ktime_get_mono_fast_ns().
+ * ktime_get_mono_fast_ns(). A round of a two-thread op in which the threads
+ * did not run together for 90% of its time is dropped (counted in the
+ * CSV's "dropped"; at most SB_TRIES_PER_RUN rounds are tried per run).
+ *
+ * The cs_* ops compare the designs fairly on two threads: every variant
+ * protects the same critical section (map, read 64 bytes, unmap) with
+ * interrupts on, while a converter converts another page to private and
+ * back once a millisecond, each design's way; the latency of its
+ * conversions to private goes in the CSV (median and 99th percentile).
+ * The *_cold ops walk 64 MiB of pages with a stride.
  *
  * Usage (the results go back to userspace as CSV, as mm/gup_test.c returns
  * its timing):
@@ -78,8 +87,27 @@ MODULE_PARM_DESC(runs, "Timed runs per operation; the median is reported (defaul
 /* The 2 MiB block: 512 pages, one order-9 allocation split into pages. */
 #define SB_ORDER	9
 #define SB_BLOCK_PAGES	BIT(SB_ORDER)
-/* Distinct pages of two threads: far apart, so their page_ext words are too. */
+/* Distinct pages of two threads: far apart, so their state words are too. */
 #define SB_DISTINCT_STRIDE	(SB_BLOCK_PAGES / 2)
+/* The page the converter of the critical-section ops converts: nobody's. */
+#define SB_CONV_PAGE		(SB_BLOCK_PAGES / 4)
+/* Timed rounds tried per run wanted, when rounds without overlap are dropped. */
+#define SB_TRIES_PER_RUN	4
+/*
+ * The cold walk: pages allocated in 2 MiB blocks, visited with a stride so
+ * that consecutive visits share neither a struct page cache line nor a
+ * state word cache line.
+ */
+#define SB_COLD_BLOCKS		32
+#define SB_COLD_PAGES		(SB_COLD_BLOCKS * SB_BLOCK_PAGES)
+#define SB_COLD_STRIDE		17
+/* The converter of the critical-section ops: one conversion per period. */
+#define SB_CONV_PERIOD_US	1000
+#define SB_CONV_SAMPLES		4096
+/* 64 bytes read through each mapping of the critical-section ops. */
+#define SB_LINE_WORDS		(64 / sizeof(unsigned long))
+/* Iterations of a critical-section loop between chances for the converter. */
+#define SB_CS_RESCHED		64
 
 /**
  * enum sb_pages - which pages the threads of an operation use
@@ -100,6 +128,22 @@ static const char * const sb_pages_name[] = {
 	[SB_ADJACENT] = "adjacent",
 };
 
+/**
+ * enum sb_conv - the converter running next to a critical-section op
+ * @SB_CONV_NONE: none
+ * @SB_CONV_LAYER: snp_make_private() + snp_make_shared() of another page
+ * @SB_CONV_V5: the 2021 v5 converter: flip the per-VM state, wait for the
+ *	readers with synchronize_srcu(), then the backend
+ * @SB_CONV_V6: the 2022 v6 converter: flip the state under the per-VM
+ *	spinlock, then the backend
+ */
+enum sb_conv {
+	SB_CONV_NONE,
+	SB_CONV_LAYER,
+	SB_CONV_V5,
+	SB_CONV_V6,
+};
+
 struct sb_thread;
 
 /**
@@ -111,6 +155,7 @@ struct sb_thread;
  * @nr_pages: pages per operation (1, or SB_BLOCK_PAGES for a 2 MiB range)
  * @sleeps: the operation may sleep: time it with interrupts on
  * @needs_layer: meaningless with the layer off (conversions, the word map): skipped
+ * @conv: the converter that runs on other pages while the threads loop
  */
 struct sb_op {
 	const char *name;
@@ -120,6 +165,7 @@ struct sb_op {
 	unsigned int nr_pages;
 	bool sleeps;
 	bool needs_layer;
+	enum sb_conv conv;
 };
 
 /**
@@ -161,6 +207,11 @@ struct sb_thread {
  * @ps_max: slowest run
  * @ps_wall: median wall-clock time per operation over all threads (the
  *	inverse of the throughput), in picoseconds
+ * @dropped: timed rounds dropped because the threads did not overlap
+ * @no_overlap: no round overlapped: the numbers are of one that did not
+ * @conv_n: conversions the converter made during the timed runs
+ * @conv_p50_ns: their median latency
+ * @conv_p99_ns: their 99th percentile latency
  */
 struct sb_result {
 	const struct sb_op *op;
@@ -172,6 +223,31 @@ struct sb_result {
 	u64 ps_min;
 	u64 ps_max;
 	u64 ps_wall;
+	unsigned int dropped;
+	bool no_overlap;
+	unsigned int conv_n;
+	u64 conv_p50_ns;
+	u64 conv_p99_ns;
+};
+
+/**
+ * struct sb_converter - the converter of a critical-section op
+ * @task: its kthread
+ * @kind: what it does
+ * @pfn: the page it converts, which no benchmark thread uses
+ * @record: latencies are recorded (the timed runs)
+ * @n: latencies recorded
+ * @lat_ns: the latency of each conversion to private
+ * @ret: the first error, which stops the conversions
+ */
+struct sb_converter {
+	struct task_struct *task;
+	enum sb_conv kind;
+	unsigned long pfn;
+	bool record;
+	unsigned int n;
+	u64 *lat_ns;
+	int ret;
 };
 
 /**
@@ -201,6 +277,8 @@ struct sb_config {
 static struct sb_vm sb_vm;
 static struct page *sb_block;
 static unsigned long sb_block_pfn;
+/* The cold walk's pages: SB_COLD_BLOCKS blocks of SB_BLOCK_PAGES. */
+static struct page *sb_cold[SB_COLD_BLOCKS];
 
 /* One round: every thread of the op runs its loop once. */
 static DECLARE_WAIT_QUEUE_HEAD(sb_go_wq);
@@ -571,10 +649,252 @@ static int sb_srcu_exp(struct sb_thread *t, unsigned long loops)
 	return 0;
 }
 
+/*
+ * The cold walk: the same ops over SB_COLD_PAGES pages, each visit
+ * SB_COLD_STRIDE pages after the last, so that a visit finds neither the
+ * struct page nor the state word in a cache.
+ */
+static __always_inline struct page *sb_cold_page(unsigned long *k)
+{
+	unsigned long i = *k;
+
+	*k = i + SB_COLD_STRIDE < SB_COLD_PAGES ? i + SB_COLD_STRIDE :
+						   i + SB_COLD_STRIDE - SB_COLD_PAGES;
+	return sb_cold[i / SB_BLOCK_PAGES] + i % SB_BLOCK_PAGES;
+}
+
+static int sb_get_put_cold(struct sb_thread *t, unsigned long loops)
+{
+	unsigned long i, k = 0;
+	struct page *page;
+
+	for (i = 0; i < loops; i++) {
+		page = sb_cold_page(&k);
+		get_page(page);
+		put_page(page);
+	}
+	return 0;
+}
+
+static int sb_try_get_put_cold(struct sb_thread *t, unsigned long loops)
+{
+	unsigned long i, k = 0;
+	struct folio *folio;
+
+	for (i = 0; i < loops; i++) {
+		folio = page_folio(sb_cold_page(&k));
+		if (unlikely(!folio_try_get(folio)))
+			return -EINVAL;
+		folio_put(folio);
+	}
+	return 0;
+}
+
+static int sb_pin_cold(struct sb_thread *t, unsigned long loops)
+{
+	unsigned long i, k = 0, pfn;
+	int ret;
+
+	for (i = 0; i < loops; i++) {
+		pfn = page_to_pfn(sb_cold_page(&k));
+		ret = snp_pin_shared(pfn, 1);
+		if (unlikely(ret))
+			return ret;
+		snp_unpin_shared(pfn, 1);
+	}
+	return 0;
+}
+
+/*
+ * The two-thread comparison of the designs, made fair: every variant
+ * protects the same critical section (map, read 64 bytes, unmap), runs
+ * with interrupts on and lets the converter in every SB_CS_RESCHED
+ * iterations, while the op's converter converts another page at a fixed
+ * rate (sb_converter_fn()).
+ */
+static __always_inline void sb_touch_line(const void *addr)
+{
+	const unsigned long *w = addr;
+	unsigned int k;
+
+	for (k = 0; k < SB_LINE_WORDS; k++)
+		(void)READ_ONCE(w[k]);
+}
+
+static __always_inline void sb_cs_yield(unsigned long i)
+{
+	if (!(i % SB_CS_RESCHED))
+		cond_resched();
+}
+
+/* No protection: the floor of the critical section. */
+static int sb_cs_none(struct sb_thread *t, unsigned long loops)
+{
+	unsigned long pfn = t->pfn;
+	unsigned long i;
+	void *addr;
+
+	for (i = 0; i < loops; i++) {
+		OPTIMIZER_HIDE_VAR(pfn);
+		addr = kmap_local_pfn(pfn);
+		sb_touch_line(addr);
+		kunmap_local(addr);
+		sb_cs_yield(i);
+	}
+	return 0;
+}
+
+/* The layer: a shared pin around the mapping. */
+static int sb_cs_pin(struct sb_thread *t, unsigned long loops)
+{
+	unsigned long pfn = t->pfn;
+	unsigned long i;
+	void *addr;
+
+	for (i = 0; i < loops; i++) {
+		OPTIMIZER_HIDE_VAR(pfn);
+		addr = snp_kmap_local_pfn(pfn);
+		if (IS_ERR(addr))
+			return PTR_ERR(addr);
+		sb_touch_line(addr);
+		snp_kunmap_local(addr, pfn);
+		sb_cs_yield(i);
+	}
+	return 0;
+}
+
+/* 2021 v5: an SRCU read section of the VM around lookup and mapping. */
+static int sb_cs_v5(struct sb_thread *t, unsigned long loops)
+{
+	unsigned long pfn = t->pfn;
+	unsigned long i;
+	void *addr;
+	int idx;
+
+	for (i = 0; i < loops; i++) {
+		OPTIMIZER_HIDE_VAR(pfn);
+		idx = srcu_read_lock(&sb_vm.srcu);
+		if (unlikely(!sb_vm_shared(pfn))) {
+			srcu_read_unlock(&sb_vm.srcu, idx);
+			return -EPERM;
+		}
+		addr = kmap_local_pfn(pfn);
+		sb_touch_line(addr);
+		kunmap_local(addr);
+		srcu_read_unlock(&sb_vm.srcu, idx);
+		sb_cs_yield(i);
+	}
+	return 0;
+}
+
+/* 2022 v6: the VM's spinlock around lookup and mapping. */
+static int sb_cs_v6(struct sb_thread *t, unsigned long loops)
+{
+	unsigned long pfn = t->pfn;
+	unsigned long i;
+	void *addr;
+
+	for (i = 0; i < loops; i++) {
+		OPTIMIZER_HIDE_VAR(pfn);
+		spin_lock(&sb_vm.lock);
+		if (unlikely(!sb_vm_shared(pfn))) {
+			spin_unlock(&sb_vm.lock);
+			return -EPERM;
+		}
+		addr = kmap_local_pfn(pfn);
+		sb_touch_line(addr);
+		kunmap_local(addr);
+		spin_unlock(&sb_vm.lock);
+		sb_cs_yield(i);
+	}
+	return 0;
+}
+
+/* Flip the "VM"'s state of @pfn as the old designs' converters did. */
+static int sb_vm_set(unsigned long pfn, enum snp_page_state state, gfp_t gfp)
+{
+	return xa_err(xa_store(&sb_vm.state, pfn, xa_mk_value(state), gfp));
+}
+
+/*
+ * One conversion of @c's page to private and back, each design's way;
+ * the time to private (readers blocked, waited for, backend done) goes in
+ * *@ns.
+ */
+static int sb_convert_once(struct sb_converter *c, u64 *ns)
+{
+	u64 start = ktime_get_mono_fast_ns();
+	int ret;
+
+	switch (c->kind) {
+	case SB_CONV_LAYER:
+		ret = snp_make_private(c->pfn, 1, 0);
+		*ns = ktime_get_mono_fast_ns() - start;
+		return ret ?: snp_make_shared(c->pfn, 1, 0);
+	case SB_CONV_V5:
+		ret = sb_vm_set(c->pfn, SNP_PAGE_PRIVATE, GFP_KERNEL);
+		if (ret)
+			return ret;
+		synchronize_srcu(&sb_vm.srcu);
+		break;
+	case SB_CONV_V6:
+		/* The entry exists: replacing it allocates nothing. */
+		spin_lock(&sb_vm.lock);
+		ret = sb_vm_set(c->pfn, SNP_PAGE_PRIVATE, GFP_NOWAIT);
+		spin_unlock(&sb_vm.lock);
+		if (ret)
+			return ret;
+		break;
+	default:
+		return -EINVAL;
+	}
+	ret = snp_backend_sw.make_private(c->pfn);
+	*ns = ktime_get_mono_fast_ns() - start;
+	if (!ret)
+		ret = snp_backend_sw.make_shared(c->pfn);
+	if (c->kind == SB_CONV_V6) {
+		spin_lock(&sb_vm.lock);
+		ret = ret ?: sb_vm_set(c->pfn, SNP_PAGE_SHARED, GFP_NOWAIT);
+		spin_unlock(&sb_vm.lock);
+	} else {
+		ret = ret ?: sb_vm_set(c->pfn, SNP_PAGE_SHARED, GFP_KERNEL);
+	}
+	return ret;
+}
+
+/* The converter: one conversion every SB_CONV_PERIOD_US, until stopped. */
+static int sb_converter_fn(void *arg)
+{
+	struct sb_converter *c = arg;
+	ktime_t next = ktime_get();
+	u64 ns = 0;
+
+	while (!kthread_should_stop()) {
+		if (!c->ret) {
+			c->ret = sb_convert_once(c, &ns);
+			if (!c->ret && READ_ONCE(c->record) &&
+			    c->n < SB_CONV_SAMPLES)
+				c->lat_ns[c->n++] = ns;
+		}
+		next = ktime_add_us(next, SB_CONV_PERIOD_US);
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (!kthread_should_stop())
+			schedule_hrtimeout(&next, HRTIMER_MODE_ABS);
+		__set_current_state(TASK_RUNNING);
+	}
+	return 0;
+}
+
 #define SB_OP(_name, _fn, _threads, _pages, _nr, _sleeps, _layer)	\
 	{ .name = _name, .fn = _fn, .threads = _threads,		\
 	  .pages = _pages, .nr_pages = _nr, .sleeps = _sleeps,		\
 	  .needs_layer = _layer }
+
+/* Two threads on distinct pages, interrupts on, a converter next to them. */
+#define SB_CS_OP(_name, _fn, _conv, _layer)				\
+	{ .name = _name, .fn = _fn, .threads = 2, .pages = SB_DISTINCT,	\
+	  .nr_pages = 1, .sleeps = true, .needs_layer = _layer,		\
+	  .conv = _conv }
 
 static const struct sb_op sb_ops[] = {
 	/* One thread: the fast paths and their baselines. */
@@ -620,6 +940,16 @@ static const struct sb_op sb_ops[] = {
 	SB_OP("snp_kmap_x2", sb_snp_kmap, 2, SB_DISTINCT, 1, false, false),
 	SB_OP("v5_srcu_x2", sb_v5_srcu, 2, SB_DISTINCT, 1, false, false),
 	SB_OP("v6_spin_x2", sb_v6_spin, 2, SB_DISTINCT, 1, false, false),
+	/* The designs compared fairly: same critical section, a converter. */
+	SB_CS_OP("cs_none_x2", sb_cs_none, SB_CONV_NONE, false),
+	SB_CS_OP("cs_pin_x2", sb_cs_pin, SB_CONV_LAYER, true),
+	SB_CS_OP("cs_v5_x2", sb_cs_v5, SB_CONV_V5, false),
+	SB_CS_OP("cs_v6_x2", sb_cs_v6, SB_CONV_V6, false),
+	/* Cold: a strided walk over 64 MiB of pages. */
+	SB_OP("get_put_cold", sb_get_put_cold, 1, SB_DISTINCT, 1, false, false),
+	SB_OP("try_get_put_cold", sb_try_get_put_cold, 1, SB_DISTINCT, 1,
+	      false, false),
+	SB_OP("pin_cold", sb_pin_cold, 1, SB_DISTINCT, 1, false, false),
 };
 
 /* ------------------------------------------------------------------------
@@ -666,14 +996,17 @@ static int sb_thread_fn(void *arg)
 
 /*
  * Run every thread's loop once, @loops iterations each. Returns the first
- * error, and in *@ps_op the mean per-thread time of one operation and in
+ * error, and in *@ps_op the mean per-thread time of one operation, in
  * *@wall_ns the wall-clock time of the round, from the first thread's start
- * to the last thread's end.
+ * to the last thread's end, and in *@overlap whether the threads ran
+ * together for at least 90% of it (a thread that started late, or was not
+ * given a CPU, measured something else).
  */
 static int sb_round(struct sb_thread *th, unsigned int n, unsigned long loops,
-		    u64 *ps_op, u64 *wall_ns)
+		    u64 *ps_op, u64 *wall_ns, bool *overlap)
 {
 	u64 first = U64_MAX, last = 0, sum = 0;
+	u64 last_start = 0, first_end = U64_MAX;
 	unsigned int i;
 	int ret = 0;
 
@@ -694,10 +1027,15 @@ static int sb_round(struct sb_thread *th, unsigned int n, unsigned long loops,
 			ret = th[i].ret;
 		first = min(first, th[i].start);
 		last = max(last, th[i].end);
+		last_start = max(last_start, th[i].start);
+		first_end = min(first_end, th[i].end);
 		sum += th[i].end - th[i].start;
 	}
 	*ps_op = div64_u64(sum * 1000, (u64)n * loops);
 	*wall_ns = last - first;
+	*overlap = n == 1 ||
+		   (first_end > last_start &&
+		    (first_end - last_start) * 10 >= (last - first) * 9);
 	return ret;
 }
 
@@ -734,15 +1072,62 @@ static void sb_stop_threads(struct sb_thread *th, unsigned int n)
 	}
 }
 
+/* Start @c converting SB_CONV_PAGE @kind's way. */
+static int sb_converter_start(struct sb_converter *c, enum sb_conv kind)
+{
+	struct task_struct *task;
+
+	c->kind = kind;
+	c->pfn = sb_block_pfn + SB_CONV_PAGE;
+	c->lat_ns = kvmalloc_array(SB_CONV_SAMPLES, sizeof(*c->lat_ns),
+				   GFP_KERNEL);
+	if (!c->lat_ns)
+		return -ENOMEM;
+	task = kthread_create(sb_converter_fn, c, "snp_bench/conv");
+	if (IS_ERR(task)) {
+		kvfree(c->lat_ns);
+		c->lat_ns = NULL;
+		return PTR_ERR(task);
+	}
+	/*
+	 * Real time, as every design's converter: its latency is that of its
+	 * conversion, not of the readers' time slices (the layer's loops
+	 * cond_resched(), the v6 converter never yields).
+	 */
+	sched_set_fifo(task);
+	get_task_struct(task);
+	c->task = task;
+	wake_up_process(task);
+	return 0;
+}
+
+/* Stop @c and put its latencies' median and 99th percentile in @res. */
+static void sb_converter_stop(struct sb_converter *c, struct sb_result *res)
+{
+	kthread_stop(c->task);
+	put_task_struct(c->task);
+	c->task = NULL;
+	res->conv_n = c->n;
+	if (c->n) {
+		sort(c->lat_ns, c->n, sizeof(u64), sb_cmp_u64, NULL);
+		res->conv_p50_ns = c->lat_ns[c->n / 2];
+		res->conv_p99_ns = c->lat_ns[(c->n * 99) / 100];
+	}
+	kvfree(c->lat_ns);
+	c->lat_ns = NULL;
+}
+
 static void sb_measure(const struct sb_op *op, const struct sb_config *cfg,
 		       struct sb_result *res)
 {
 	struct sb_thread th[SB_MAX_THREADS] = { };
 	u64 ps_op[SB_MAX_RUNS], wall_ns[SB_MAX_RUNS];
 	u64 target = (u64)cfg->ms * NSEC_PER_MSEC;
+	struct sb_converter conv = { };
+	unsigned int i, cpu, tries, done;
 	unsigned long loops = 1;
-	unsigned int i, cpu;
-	u64 wall;
+	bool overlap;
+	u64 wall, busy;
 	int ret;
 
 	res->op = op;
@@ -753,6 +1138,13 @@ static void sb_measure(const struct sb_op *op, const struct sb_config *cfg,
 	if (op->threads > num_online_cpus()) {
 		res->skip = "too few CPUs";
 		return;
+	}
+	if (op->fn == sb_get_put_cold || op->fn == sb_try_get_put_cold ||
+	    op->fn == sb_pin_cold) {
+		if (!sb_cold[0]) {
+			res->skip = "no memory for the cold walk";
+			return;
+		}
 	}
 
 	cpus_read_lock();
@@ -778,43 +1170,82 @@ static void sb_measure(const struct sb_op *op, const struct sb_config *cfg,
 	}
 	cpus_read_unlock();
 
-	/* Calibrate (and warm up) until a run takes about cfg->ms. */
+	/*
+	 * Calibrate (and warm up) until a thread's loop takes about cfg->ms:
+	 * by the threads' own time, which the skew of their start does not
+	 * inflate.
+	 */
 	for (;;) {
-		ret = sb_round(th, op->threads, loops, &ps_op[0], &wall);
+		ret = sb_round(th, op->threads, loops, &ps_op[0], &wall,
+			       &overlap);
 		if (ret)
 			goto out;
-		if (wall >= target / 2 || loops >= SB_LOOPS_MAX)
+		busy = max_t(u64, div64_u64(ps_op[0] * loops, 1000), 1);
+		if (busy >= target / 2 || loops >= SB_LOOPS_MAX)
 			break;
-		if (wall < target / 256)
+		if (busy < target / 256)
 			loops *= 16;
 		else
 			loops = max(loops + 1,
 				    (unsigned long)div64_u64((u64)loops * target,
-							     wall));
+							     busy));
 		loops = min(loops, SB_LOOPS_MAX);
 	}
-	/* One more warm-up round at the final count, then the timed runs. */
-	ret = sb_round(th, op->threads, loops, &ps_op[0], &wall);
-	for (i = 0; !ret && i < cfg->runs; i++)
-		ret = sb_round(th, op->threads, loops, &ps_op[i], &wall_ns[i]);
+	/* The converter runs from here on: it is not part of the calibration. */
+	if (op->conv != SB_CONV_NONE) {
+		ret = sb_converter_start(&conv, op->conv);
+		if (ret)
+			goto out;
+	}
+
+	/*
+	 * One more warm-up round at the final count, then the timed runs;
+	 * rounds in which the threads did not run together are dropped. The
+	 * converter's latencies are those of these rounds.
+	 */
+	WRITE_ONCE(conv.record, true);
+	ret = sb_round(th, op->threads, loops, &ps_op[0], &wall, &overlap);
+	for (done = 0, tries = 0;
+	     !ret && done < cfg->runs && tries < cfg->runs * SB_TRIES_PER_RUN;
+	     tries++) {
+		ret = sb_round(th, op->threads, loops, &ps_op[done],
+			       &wall_ns[done], &overlap);
+		if (!ret && !overlap)
+			res->dropped++;
+		else
+			done++;
+	}
+	/* The CPUs were never given to the threads together: say so. */
+	if (!ret && !done) {
+		res->no_overlap = true;
+		ret = sb_round(th, op->threads, loops, &ps_op[0], &wall_ns[0],
+			       &overlap);
+		done = 1;
+	}
+	WRITE_ONCE(conv.record, false);
 	if (ret)
 		goto out;
 
 	res->loops = loops;
-	res->runs = cfg->runs;
+	res->runs = done;
 	/*
 	 * Wall time per operation of all threads: the median round's, which
 	 * is the median of the per-round values (the division is monotonic).
 	 */
-	sort(wall_ns, cfg->runs, sizeof(u64), sb_cmp_u64, NULL);
-	res->ps_wall = div64_u64(wall_ns[cfg->runs / 2] * 1000,
+	sort(wall_ns, done, sizeof(u64), sb_cmp_u64, NULL);
+	res->ps_wall = div64_u64(wall_ns[done / 2] * 1000,
 				 (u64)op->threads * loops);
-	sort(ps_op, cfg->runs, sizeof(u64), sb_cmp_u64, NULL);
-	res->ps_op = ps_op[cfg->runs / 2];
+	sort(ps_op, done, sizeof(u64), sb_cmp_u64, NULL);
+	res->ps_op = ps_op[done / 2];
 	res->ps_min = ps_op[0];
-	res->ps_max = ps_op[cfg->runs - 1];
+	res->ps_max = ps_op[done - 1];
 out:
 	sb_stop_threads(th, op->threads);
+	if (conv.task) {
+		sb_converter_stop(&conv, res);
+		if (!ret)
+			ret = conv.ret;
+	}
 	if (ret) {
 		res->err = ret;
 		pr_err("%s failed: %d\n", op->name, ret);
@@ -824,6 +1255,33 @@ out:
 /* ------------------------------------------------------------------------
  * Setup and teardown of the pages and of the "VM".
  */
+
+static void sb_cold_free_block(unsigned int b)
+{
+	unsigned int i;
+
+	for (i = 0; i < SB_BLOCK_PAGES; i++)
+		__free_page(sb_cold[b] + i);
+	sb_cold[b] = NULL;
+}
+
+/* The cold walk's memory, if there is that much: its ops skip otherwise. */
+static void sb_cold_setup(void)
+{
+	unsigned int b;
+
+	for (b = 0; b < SB_COLD_BLOCKS; b++) {
+		sb_cold[b] = alloc_pages(GFP_KERNEL | __GFP_NOWARN, SB_ORDER);
+		if (!sb_cold[b])
+			break;
+		split_page(sb_cold[b], SB_ORDER);
+	}
+	if (b == SB_COLD_BLOCKS)
+		return;
+	pr_info("no memory for the cold walk: its ops are skipped\n");
+	while (b--)
+		sb_cold_free_block(b);
+}
 
 static int sb_setup(void)
 {
@@ -848,6 +1306,7 @@ static int sb_setup(void)
 		if (ret)
 			goto destroy;
 	}
+	sb_cold_setup();
 	return 0;
 
 destroy:
@@ -863,6 +1322,10 @@ free_pages:
 static void sb_teardown(void)
 {
 	unsigned long pfn, i;
+	unsigned int b;
+
+	for (b = 0; b < SB_COLD_BLOCKS && sb_cold[b]; b++)
+		sb_cold_free_block(b);
 
 	xa_destroy(&sb_vm.state);
 	cleanup_srcu_struct(&sb_vm.srcu);
@@ -932,8 +1395,11 @@ static int sb_run(const struct sb_config *cfg)
 
 #define SB_HEADER_LINES	2
 
-static const char sb_csv_columns[] =
-	"op,threads,pages,nr_pages,irqs_off,loops,runs,ns_op,ns_min,ns_max,wall_ns_op,status";
+static const char * const sb_csv_columns[] = {
+	"op", "threads", "pages", "nr_pages", "irqs_off", "loops", "runs",
+	"ns_op", "ns_min", "ns_max", "wall_ns_op", "dropped", "conv_n",
+	"conv_p50_ns", "conv_p99_ns", "status",
+};
 
 /* Line @i of the CSV into @buf; false past the end. */
 static bool sb_format_line(unsigned int i, char *buf, size_t size)
@@ -950,7 +1416,11 @@ static bool sb_format_line(unsigned int i, char *buf, size_t size)
 		return true;
 	}
 	if (i == 1) {
-		strscpy(buf, sb_csv_columns, size);
+		unsigned int c, len = 0;
+
+		for (c = 0; c < ARRAY_SIZE(sb_csv_columns) && len < size; c++)
+			len += scnprintf(buf + len, size - len, "%s%s",
+					 c ? "," : "", sb_csv_columns[c]);
 		return true;
 	}
 	i -= SB_HEADER_LINES;
@@ -962,17 +1432,20 @@ static bool sb_format_line(unsigned int i, char *buf, size_t size)
 		snprintf(status, sizeof(status), "skipped: %s", r->skip);
 	else if (r->err)
 		snprintf(status, sizeof(status), "error %d", r->err);
+	else if (r->no_overlap)
+		strscpy(status, "no overlap", sizeof(status));
 	else
 		strscpy(status, "ok", sizeof(status));
 
 	snprintf(buf, size,
-		 "%s,%u,%s,%u,%d,%lu,%u,%llu.%03llu,%llu.%03llu,%llu.%03llu,%llu.%03llu,%s",
+		 "%s,%u,%s,%u,%d,%lu,%u,%llu.%03llu,%llu.%03llu,%llu.%03llu,%llu.%03llu,%u,%u,%llu,%llu,%s",
 		 r->op->name, r->op->threads, sb_pages_name[r->op->pages],
 		 r->op->nr_pages, !r->op->sleeps, r->loops, r->runs,
 		 r->ps_op / 1000, r->ps_op % 1000,
 		 r->ps_min / 1000, r->ps_min % 1000,
 		 r->ps_max / 1000, r->ps_max % 1000,
-		 r->ps_wall / 1000, r->ps_wall % 1000, status);
+		 r->ps_wall / 1000, r->ps_wall % 1000, r->dropped, r->conv_n,
+		 r->conv_p50_ns, r->conv_p99_ns, status);
 	return true;
 }
 

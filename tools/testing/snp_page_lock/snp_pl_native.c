@@ -280,7 +280,7 @@ static void measure(const struct op *op)
 		run_once(op, loops, &ns[r], &wall[r]);
 	qsort(ns, runs, sizeof(ns[0]), cmp_double);
 	qsort(wall, runs, sizeof(wall[0]), cmp_double);
-	printf("%s,%d,%s,1,0,%lu,%d,%.3f,%.3f,%.3f,%.3f,ok\n", op->name,
+	printf("%s,%d,%s,1,0,%lu,%d,%.3f,%.3f,%.3f,%.3f,0,0,0,0,ok\n", op->name,
 	       op->threads, op->pages, loops, runs, ns[runs / 2], ns[0],
 	       ns[runs - 1], wall[runs / 2]);
 	fflush(stdout);
@@ -391,7 +391,8 @@ int main(int argc, char **argv)
 	printf(" clock=CLOCK_MONOTONIC pages=%lu word_bytes=%zu\n", nr_pages,
 	       sizeof(struct snp_page_word));
 	printf("op,threads,pages,nr_pages,irqs_off,loops,runs,");
-	printf("ns_op,ns_min,ns_max,wall_ns_op,status\n");
+	printf("ns_op,ns_min,ns_max,wall_ns_op,");
+	printf("dropped,conv_n,conv_p50_ns,conv_p99_ns,status\n");
 	for (i = 0; i < ARRAY_SIZE(ops); i++)
 		measure(&ops[i]);
 	return 0;

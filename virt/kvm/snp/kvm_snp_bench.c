@@ -173,7 +173,7 @@ static void kvm_snp_bench_show_op(struct seq_file *m, int op)
 	med = ps[runs / 2];
 	lo = ps[0];
 	hi = ps[runs - 1];
-	seq_printf(m, "%s,1,hot,1,0,%lu,%u,%llu.%03llu,%llu.%03llu,%llu.%03llu,%llu.%03llu,ok\n",
+	seq_printf(m, "%s,1,hot,1,0,%lu,%u,%llu.%03llu,%llu.%03llu,%llu.%03llu,%llu.%03llu,0,0,0,0,ok\n",
 		   kvm_snp_bench_ops[op], kvm_snp_bench_last.loops, runs,
 		   med / 1000, med % 1000, lo / 1000, lo % 1000,
 		   hi / 1000, hi % 1000, med / 1000, med % 1000);

@@ -82,7 +82,7 @@ static void gmem_bench(const char *name, int gmem, uint64_t npages,
 		ns[r] = (now_ns() - t) / loops;
 	}
 	qsort(ns, runs, sizeof(ns[0]), cmp_u64);
-	printf("%s,1,hot,%lu,0,%lu,%lu,%lu.000,%lu.000,%lu.000,%lu.000,ok\n",
+	printf("%s,1,hot,%lu,0,%lu,%lu,%lu.000,%lu.000,%lu.000,%lu.000,0,0,0,0,ok\n",
 	       name, npages, loops, runs, ns[runs / 2], ns[0], ns[runs - 1],
 	       ns[runs / 2]);
 }
@@ -114,8 +114,8 @@ static void gmem_benches(unsigned long loops, unsigned long runs)
 		const char *why = layer_enabled() ? "error: no in-place guest_memfd" :
 						    "skipped: layer off";
 
-		printf("gmem_1p,1,hot,1,0,0,0,0,0,0,0,%s\n", why);
-		printf("gmem_2m,1,hot,%d,0,0,0,0,0,0,0,%s\n", GMEM_PAGES, why);
+		printf("gmem_1p,1,hot,1,0,0,0,0,0,0,0,0,0,0,0,%s\n", why);
+		printf("gmem_2m,1,hot,%d,0,0,0,0,0,0,0,0,0,0,0,%s\n", GMEM_PAGES, why);
 		return;
 	}
 	vm = vm_create_shape_with_one_vcpu(protected_shape, &vcpu, guest_code);
