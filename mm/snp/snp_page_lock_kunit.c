@@ -1038,6 +1038,42 @@ static void snp_test_revocable_pin(struct kunit *test)
 	snp_revocable_pin_destroy(&t.rp);
 }
 
+/*
+ * A holder frees its revocable pin only after snp_revocable_pin_destroy():
+ * once pinned, that waits for a grace period, so that a converter still in
+ * its RCU walk over the table never calls back into freed memory. A pin
+ * never taken needs no wait.
+ */
+static void snp_test_revocable_pin_destroy_waits(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 1);
+	struct rcu_gp_oldstate gp;
+	struct snp_test_rpin t;
+
+	/* The _full cookies: at boot grace periods are expedited ones. */
+	snp_test_rpin_setup(&t, true);
+	KUNIT_ASSERT_EQ(test, snp_pin_shared_revocable(&t.rp, pfn), 0);
+	snp_unpin_shared_revocable(&t.rp);
+	get_state_synchronize_rcu_full(&gp);
+	snp_revocable_pin_destroy(&t.rp);
+	KUNIT_EXPECT_TRUE(test, poll_state_synchronize_rcu_full(&gp));
+
+	/* Revoked by a converter rather than unpinned: the same. */
+	snp_test_rpin_setup(&t, true);
+	KUNIT_ASSERT_EQ(test, snp_pin_shared_revocable(&t.rp, pfn), 0);
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn, 1, SNP_CONVERT_NOWAIT), 0);
+	KUNIT_EXPECT_EQ(test, t.calls, 1);
+	get_state_synchronize_rcu_full(&gp);
+	snp_revocable_pin_destroy(&t.rp);
+	KUNIT_EXPECT_TRUE(test, poll_state_synchronize_rcu_full(&gp));
+	KUNIT_EXPECT_EQ(test, snp_make_shared(pfn, 1, 0), 0);
+
+	/* Never pinned: destroyed at once, and ready to be set up again. */
+	snp_test_rpin_setup(&t, true);
+	snp_revocable_pin_destroy(&t.rp);
+	KUNIT_EXPECT_NULL(test, t.rp.node.pprev);
+}
+
 /* Thread body: once a converter waits on the page, back off a pin. */
 static int snp_test_backoff_fn(struct snp_test_thread *t)
 {
@@ -1567,6 +1603,7 @@ static struct kunit_case snp_page_lock_cases[] = {
 	KUNIT_CASE(snp_test_notify_all_at_once),
 	KUNIT_CASE(snp_test_free_pinned_leaks),
 	KUNIT_CASE(snp_test_revocable_pin),
+	KUNIT_CASE(snp_test_revocable_pin_destroy_waits),
 	KUNIT_CASE(snp_test_convert_killed),
 	KUNIT_CASE(snp_test_wait_notifier),
 	KUNIT_CASE(snp_test_backoff_wakes_converter),

@@ -70,7 +70,12 @@ void snp_unpin_shared_revocable(struct snp_revocable_pin *rp)
 	spin_lock_irqsave(&snp_rpins_lock, flags);
 	pfn = rp->pfn;
 	if (pfn != ULONG_MAX) {
-		hash_del_rcu(&rp->node);
+		/*
+		 * Not hash_del_rcu(), which clears ->pprev: the poisoned
+		 * ->pprev tells snp_revocable_pin_destroy() that a converter
+		 * may still be looking at the node.
+		 */
+		hlist_del_rcu(&rp->node);
 		WRITE_ONCE(rp->pfn, ULONG_MAX);
 	}
 	spin_unlock_irqrestore(&snp_rpins_lock, flags);
@@ -84,7 +89,11 @@ void snp_revocable_pin_destroy(struct snp_revocable_pin *rp)
 	if (!snp_page_lock_is_enabled())
 		return;
 	WARN_ON_ONCE(READ_ONCE(rp->pfn) != ULONG_MAX);
-	/* Never pinned: no converter can have seen it. */
+	/*
+	 * Pinned once (->pprev is LIST_POISON2 after the unpin): a converter
+	 * that found the node in its RCU walk may call the callback still.
+	 * Never pinned: no converter can have seen it.
+	 */
 	if (rp->node.pprev)
 		synchronize_rcu();
 	rp->node.pprev = NULL;
