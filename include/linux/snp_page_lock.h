@@ -431,7 +431,9 @@ void snp_wait_conversion_annotate(void);
  *	guest_memfd)
  * @vm_ops: the vm_operations of its mappings: how its VMAs are known
  * @page: the page at file page offset @index of @file, if one is allocated
- *	  (sets *@pfn); must not fault anything in or sleep long
+ *	  (sets *@pfn and takes a reference on the page for the caller,
+ *	  who drops it with put_page()); must not fault anything in or
+ *	  sleep long
  * @convert: convert the pages [@index, @index + @nr) of @file in place
  *	     (%SNP_PAGE_PRIVATE or %SNP_PAGE_SHARED, flags 0 or
  *	     %SNP_CONVERT_NOWAIT), as its own interface would; may sleep

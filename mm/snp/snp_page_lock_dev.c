@@ -176,8 +176,11 @@ static int snp_pl_resolve(unsigned long addr, unsigned long nr,
 				break;
 			}
 		}
-		if (snp_user_owner_lookup(vma, va, &pfns[i]))
+		if (snp_user_owner_lookup(vma, va, &pfns[i])) {
+			/* A snapshot, as the GUP path's below. */
+			snp_user_put_pfn(pfns[i]);
 			continue;
+		}
 		if (get_user_page_fast_only(va, 0, &page)) {
 			pfns[i] = page_to_pfn(page);
 			put_page(page);
@@ -460,8 +463,10 @@ static int snp_pl_gup_error(struct snp_pl_file *pf, unsigned long va, int err)
 		return -EINTR;
 	vma = vma_lookup(mm, va);
 	if (vma && (vma->vm_flags & VM_WRITE) &&
-	    snp_user_owner_lookup(vma, va, &pfn) && pfn != SNP_USER_NO_PFN)
+	    snp_user_owner_lookup(vma, va, &pfn) && pfn != SNP_USER_NO_PFN) {
 		ret = snp_pl_state_error(snp_pl_state(pf, pfn)) ?: -EAGAIN;
+		snp_user_put_pfn(pfn);
+	}
 	mmap_read_unlock(mm);
 	return ret;
 }

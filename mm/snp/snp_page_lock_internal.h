@@ -134,10 +134,12 @@ unsigned int snp_revoke_page(unsigned long pfn);
 /*
  * The page an in-place owner has behind @addr of @vma (mmap lock held):
  * true if @vma maps such an owner's memory, with *@pfn set to the page or
- * SNP_USER_NO_PFN if none is allocated.
+ * SNP_USER_NO_PFN if none is allocated. A page comes with a reference,
+ * which the caller drops with snp_user_put_pfn().
  */
 bool snp_user_owner_lookup(struct vm_area_struct *vma, unsigned long addr,
 			   unsigned long *pfn);
+void snp_user_put_pfn(unsigned long pfn);
 
 /* For the KUnit tests only. */
 u32 snp_page_lock_test_state_word(unsigned long pfn);

@@ -276,6 +276,8 @@ static bool snp_pl_pool_page(struct file *file, pgoff_t index,
 
 	if (!page)
 		return false;
+	/* The pool's own reference keeps it until the pool goes. */
+	get_page(page);
 	*pfn = page_to_pfn(page);
 	return true;
 }

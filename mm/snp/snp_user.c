@@ -74,6 +74,12 @@ bool snp_user_owner_lookup(struct vm_area_struct *vma, unsigned long addr,
 	return true;
 }
 
+void snp_user_put_pfn(unsigned long pfn)
+{
+	if (pfn != SNP_USER_NO_PFN)
+		put_page(pfn_to_page(pfn));
+}
+
 enum snp_page_state snp_user_page_state(unsigned long addr)
 {
 	enum snp_page_state state = SNP_PAGE_SHARED;
@@ -92,6 +98,7 @@ enum snp_page_state snp_user_page_state(unsigned long addr)
 	if (snp_user_owner_lookup(vma, addr, &pfn)) {
 		if (pfn != SNP_USER_NO_PFN)
 			state = snp_page_state(pfn);
+		snp_user_put_pfn(pfn);
 	} else if (get_user_page_fast_only(addr, 0, &page)) {
 		state = snp_page_state(page_to_pfn(page));
 		put_page(page);
@@ -174,12 +181,12 @@ int snp_user_private_pfn(unsigned long addr, unsigned long *pfn)
 	vma = vma_lookup(mm, addr);
 	if (vma && snp_user_owner_lookup(vma, addr, pfn)) {
 		ret = -EINVAL;
+		/* The lookup's reference goes to the caller. */
 		if (*pfn != SNP_USER_NO_PFN &&
-		    snp_page_state(*pfn) == SNP_PAGE_PRIVATE) {
-			/* The owner's reference keeps it alive meanwhile. */
-			get_page(pfn_to_page(*pfn));
+		    snp_page_state(*pfn) == SNP_PAGE_PRIVATE)
 			ret = 0;
-		}
+		else
+			snp_user_put_pfn(*pfn);
 	}
 	mmap_read_unlock(mm);
 	return ret;

@@ -567,7 +567,11 @@ void kvm_snp_gmem_free_folio(struct folio *folio)
 					   pfn + i);
 }
 
-/* The layer finds private guest_memfd pages behind the VMM's mapping. */
+/*
+ * The layer finds private guest_memfd pages behind the VMM's mapping. The
+ * reference goes to the caller: a hole punched meanwhile does not free the
+ * page under it.
+ */
 static bool kvm_snp_gmem_page(struct file *file, pgoff_t index,
 			      unsigned long *pfn)
 {
@@ -576,7 +580,6 @@ static bool kvm_snp_gmem_page(struct file *file, pgoff_t index,
 	if (IS_ERR(folio))
 		return false;
 	*pfn = folio_file_pfn_index(folio, index);
-	folio_put(folio);
 	return true;
 }
 
