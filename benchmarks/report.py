@@ -233,9 +233,10 @@ def targets(data):
         info("2 threads, same critical section: pin's throughput vs none", env,
              ratio(data, env, "cs_pin_x2", "cs_none_x2", boot_mops),
              "cs_pin_x2 / cs_none_x2 (ops/s)")
-        for op in ("cs_pin_x2", "cs_v5_x2", "cs_v6_x2"):
+        for op, who in (("cs_pin_x2", "the layer"), ("cs_v5_x2", "v5 SRCU"),
+                        ("cs_v6_x2", "v6 spinlock")):
             for q in ("p50", "p99"):
-                info(f"converter latency {q}, {op[3:5]} (us)", env,
+                info(f"converter latency {q}, {who} (us)", env,
                      conv_us(data, env, op, q),
                      f"{op}: conv_{q}_ns / 1000, median over boots")
     for env in envs("qemu-on", "uml-on"):
@@ -421,6 +422,7 @@ def short_md(data):
             "v6_spin", "kvm_map", "kvm_get_put", "pin_2m", "layer_1p", "backend_1p", "convert_1p",
             "backend_2m", "convert_2m", "gmem_1p", "gmem_2m",
             "srcu_exp", "pin_x2", "snp_kmap_x2", "v6_spin_x2",
+            "cs_none_x2", "cs_pin_x2", "cs_v5_x2", "cs_v6_x2",
             "try_get_put", "get_put_cold", "pin_cold", "pin_x2_same"]
     head = "| op |" + "".join(f" {e} ns/op | x get_put |" for e in envs)
     sep = "|---|" + "---:|---:|" * len(envs)
