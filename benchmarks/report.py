@@ -282,6 +282,12 @@ def targets(data):
         add("issue 12: 2 MiB unpinned conversion, per page vs 1 page", env,
             per_page(data, env), 0.2, True,
             "(convert_2m / 512) / convert_1p")
+        add("issue 12: distinct-page pinning, 2 threads vs 1", env,
+            ratio(data, env, "pin_x2", "pin", boot_mops), 1.9, False,
+            "pin_x2 / pin (ops/s)")
+        info("distinct-page get_put, 2 threads vs 1 (what the host allows)",
+             env, ratio(data, env, "get_put_x2", "get_put", boot_mops),
+             "get_put_x2 / get_put (ops/s)")
         info("in-kernel: pin+unpin vs get_put, cold", env,
              ratio(data, env, "pin_cold", "get_put_cold"),
              "pin_cold / get_put_cold (ns)")
