@@ -1,18 +1,20 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Check the Promela model of the state word protocol with spin
-# (tools/testing/snp_page_lock_model). The model must pass every check;
+# Check the Promela models of the state word protocol with spin
+# (tools/testing/snp_page_lock_model): the page word
+# (snp_page_lock.pml) and the block level of huge ranges
+# (snp_page_lock_block.pml, issue 14). Each model must pass every check;
 # each bug variant must be caught by the check named for it.
 . "$(dirname "$0")/lib.sh"
 
 command -v spin >/dev/null || "$ROOT/scripts/deps.sh"
-MODEL=$ROOT/tools/testing/snp_page_lock_model/snp_page_lock.pml
+MODELS=$ROOT/tools/testing/snp_page_lock_model
 W=$BUILD/model
 rm -rf "$W"
 mkdir -p "$W"
 cd "$W"
 
-# name  expect(pass|fail)  spin -D flags  cc flags  pan flags
+# model name  expect(pass|fail)  spin -D flags  cc flags  pan flags
 CHECKS=(
 "deadlock        pass -                                  -DNOCLAIM -"
 "deadlock-tmo    pass -DWITH_TIMEOUTS                    -DNOCLAIM -"
@@ -27,10 +29,28 @@ CHECKS=(
 "bug-backoff     fail -DBUG_BACKOFF_NO_WAKE              -DNOCLAIM -"
 "bug-backoff-ltl fail -DBUG_BACKOFF_NO_WAKE              -         -a,-f,-N,live"
 )
+# The block level: a block pinner, a 4 KiB pinner, two converters of
+# pages in the block.
+BLOCK_CHECKS=(
+"block-deadlock        pass -                              -DNOCLAIM -"
+"block-deadlock-tmo    pass -DWITH_TIMEOUTS                -DNOCLAIM -"
+"block-deadlock-2cyc   pass -DCYCLES=2,-DWITH_TIMEOUTS     -DNOCLAIM -"
+"block-safe-ltl        pass -DWITH_TIMEOUTS                -DSAFETY  -N,safe"
+"block-live-ltl        pass -                              -         -a,-f,-N,live"
+"block-bug-no-mark     fail -DBUG_BLOCK_NO_MARK            -DNOCLAIM -"
+"block-bug-no-mark-ltl fail -DBUG_BLOCK_NO_MARK            -DSAFETY  -N,safe"
+"block-bug-no-wake     fail -DBUG_BLOCK_NO_WAKE            -DNOCLAIM -"
+"block-bug-no-wake-ltl fail -DBUG_BLOCK_NO_WAKE            -         -a,-f,-N,live"
+"block-bug-clear       fail -DBUG_BLOCK_CLEAR_WAITER       -DNOCLAIM -"
+"block-bug-wait-once   fail -DBUG_BLOCK_WAIT_ONCE          -DNOCLAIM -"
+"block-bug-wait-once-ltl fail -DBUG_BLOCK_WAIT_ONCE        -         -a,-f,-N,live"
+)
 
 p=0 f=0
-for c in "${CHECKS[@]}"; do
-	read -r name want sflags cflags pflags <<< "$c"
+for c in "${CHECKS[@]/#/snp_page_lock.pml }" \
+	 "${BLOCK_CHECKS[@]/#/snp_page_lock_block.pml }"; do
+	read -r model name want sflags cflags pflags <<< "$c"
+	MODEL=$MODELS/$model
 	sflags=${sflags//,/ }; [ "$sflags" = - ] && sflags=
 	cflags=${cflags//,/ }; [ "$cflags" = - ] && cflags=
 	pflags=${pflags//,/ }; [ "$pflags" = - ] && pflags=
