@@ -316,8 +316,9 @@ struct kvm_snp_gmem;
  * @size: its size in bytes
  * @flags: its creation flags
  *
- * Return: the state (GUEST_MEMFD_FLAG_MMAP), NULL (not converted in
- * place), ERR_PTR(-EINVAL) (INIT_SHARED without MMAP) or ERR_PTR(-ENOMEM).
+ * Return: the state (GUEST_MEMFD_FLAG_MMAP or GUEST_MEMFD_FLAG_INIT_SHARED,
+ * each alone or both; only MMAP makes it mappable), NULL (not converted in
+ * place) or ERR_PTR(-ENOMEM).
  */
 struct kvm_snp_gmem *kvm_snp_gmem_alloc(loff_t size, u64 flags);
 

@@ -9,7 +9,9 @@
  * guest_memfd). Which pages are private is tracked per file (a bitmap;
  * GUEST_MEMFD_FLAG_INIT_SHARED makes every page shared at first, else
  * every page is private at first) and, for allocated pages, by the layer's
- * state word, which never disagrees with it outside a conversion.
+ * state word, which never disagrees with it outside a conversion. Either
+ * flag alone makes a file converted in place; without MMAP it cannot be
+ * mapped, and the guest's shared memory is the memslot's own.
  *
  * A conversion (KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd, or
  * KVM_SET_MEMORY_ATTRIBUTES on the VM for a range bound to such a file)
@@ -47,11 +49,13 @@
  * struct kvm_snp_gmem - in-place state of a guest_memfd inode
  * @npages: size of the file, in pages
  * @private: bit set: the page at that offset is private
+ * @mmap: GUEST_MEMFD_FLAG_MMAP: the VMM may map it
  * @lock: protects @private
  */
 struct kvm_snp_gmem {
 	pgoff_t npages;
 	unsigned long *private;
+	bool mmap;
 	spinlock_t lock;	/* @private */
 };
 
@@ -93,14 +97,18 @@ struct kvm_snp_gmem *kvm_snp_gmem_alloc(loff_t size, u64 flags)
 {
 	struct kvm_snp_gmem *st;
 
-	if (!(flags & GUEST_MEMFD_FLAG_MMAP))
-		return (flags & GUEST_MEMFD_FLAG_INIT_SHARED) ? ERR_PTR(-EINVAL) :
-								NULL;
+	/*
+	 * Either flag makes the file one converted in place; each works alone,
+	 * as upstream's: INIT_SHARED without MMAP cannot be mapped.
+	 */
+	if (!(flags & (GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED)))
+		return NULL;
 
 	st = kzalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
 	if (!st)
 		return ERR_PTR(-ENOMEM);
 	st->npages = size >> PAGE_SHIFT;
+	st->mmap = flags & GUEST_MEMFD_FLAG_MMAP;
 	/* One bit per page of the file, however large: not kmalloc-bound. */
 	st->private = kvcalloc(BITS_TO_LONGS(st->npages), sizeof(long),
 			       GFP_KERNEL_ACCOUNT);
@@ -191,7 +199,9 @@ static const struct vm_operations_struct kvm_snp_gmem_vm_ops = {
 
 int kvm_snp_gmem_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	if (!kvm_snp_gmem_of(file->f_mapping))
+	struct kvm_snp_gmem *st = kvm_snp_gmem_of(file->f_mapping);
+
+	if (!st || !st->mmap)
 		return -ENODEV;
 	if ((vma->vm_flags & (VM_SHARED | VM_MAYSHARE)) !=
 	    (VM_SHARED | VM_MAYSHARE))
@@ -236,7 +246,8 @@ static void kvm_snp_gmem_unmap(const struct snp_convert_owner *owner)
 
 /*
  * Convert file pages [@start, @start + @nr) of @file in place. On a failure
- * caused by one page, *@bad is its offset in the range, in pages.
+ * caused by one page, *@bad is its offset in the file, in pages (what
+ * error_offset reports, as in the posted series).
  */
 static int kvm_snp_gmem_convert_range(struct file *file, pgoff_t start,
 				      unsigned long nr, enum snp_page_state to,
@@ -300,7 +311,7 @@ static int kvm_snp_gmem_convert_range(struct file *file, pgoff_t start,
 					     &conv.owner, &idx);
 		if (ret) {
 			if (idx < conv.nr)
-				*bad = conv.index[idx] - start;
+				*bad = conv.index[idx];
 			goto out_put;
 		}
 		ret = snp_convert_end_pfns(conv.pfns, conv.nr, to, true);

@@ -7,7 +7,8 @@
  * Each case says what upstream's posted in-place rule (fail with -EAGAIN
  * as soon as any reference remains, no wait mode) would have done.
  *
- * - flags: KVM_CAP_GUEST_MEMFD_FLAGS, bad flags and arguments refused;
+ * - flags: KVM_CAP_GUEST_MEMFD_FLAGS, each flag alone, the struct's size,
+ *   bad flags and arguments refused;
  * - content: the guest's data survives shared -> private -> shared, the
  *   guest reads it privately, the VMM gets SIGBUS on a private page;
  * - pin: the VMM pins a shared page for I/O through /dev/snp_page_lock:
@@ -137,17 +138,36 @@ static int touch(const char *p)
 static void test_flags(struct env *e)
 {
 	struct kvm_memory_attributes2 a = { .size = PS };
+	unsigned long long flag;
 	int fd;
 
 	TEST_ASSERT_EQ(vm_check_cap(e->vm, KVM_CAP_GUEST_MEMFD_FLAGS),
 		       GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
 	TEST_ASSERT_EQ(kvm_check_cap(KVM_CAP_GUEST_MEMFD_FLAGS),
 		       GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
-	/* INIT_SHARED needs MMAP; unknown flags are refused. */
-	TEST_ASSERT_EQ(__vm_create_guest_memfd(e->vm, PS,
-					       GUEST_MEMFD_FLAG_INIT_SHARED), -1);
-	TEST_ASSERT_EQ(errno, EINVAL);
-	TEST_ASSERT_EQ(__vm_create_guest_memfd(e->vm, PS, 1ull << 5), -1);
+	/* The posted series' layout, and so its ioctl number. */
+	TEST_ASSERT_EQ(sizeof(a), 128);
+	TEST_ASSERT_EQ(_IOC_SIZE(KVM_SET_MEMORY_ATTRIBUTES2), 128);
+	/* As upstream's guest_memfd_test: each flag reported works alone. */
+	for (flag = 1; flag; flag <<= 1) {
+		fd = __vm_create_guest_memfd(e->vm, PS, flag);
+		if (flag & (GUEST_MEMFD_FLAG_MMAP |
+			    GUEST_MEMFD_FLAG_INIT_SHARED)) {
+			TEST_ASSERT(fd >= 0, "flag %#llx alone: %s", flag,
+				    strerror(errno));
+			close(fd);
+		} else {
+			TEST_ASSERT(fd == -1 && errno == EINVAL,
+				    "unknown flag %#llx accepted", flag);
+		}
+	}
+	/* INIT_SHARED alone: converted in place, but not mappable. */
+	fd = vm_create_guest_memfd(e->vm, PS, GUEST_MEMFD_FLAG_INIT_SHARED);
+	TEST_ASSERT(mmap(NULL, PS, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED &&
+		    errno == ENODEV, "mmap without GUEST_MEMFD_FLAG_MMAP");
+	TEST_ASSERT_EQ(snp_pl_gmem_convert(fd, 0, PS, true, false, NULL), 0);
+	TEST_ASSERT_EQ(snp_pl_gmem_convert(fd, 0, PS, false, false, NULL), 0);
+	close(fd);
 	/* Without MMAP: neither mmap() nor the conversion ioctl. */
 	fd = vm_create_guest_memfd(e->vm, PS, 0);
 	TEST_ASSERT(mmap(NULL, PS, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED,
@@ -228,7 +248,8 @@ static void test_pin(struct env *e)
 	TEST_ASSERT_EQ(snp_pl_range(e->pl, SNP_PL_IOC_PIN, p, PS), 0);
 	TEST_ASSERT_EQ(snp_pl_gmem_convert(e->gmem, PS, 2 * PS, true, false,
 					   &off), -EBUSY);
-	TEST_ASSERT_EQ(off, PS);
+	/* The pinned page's offset in the file, as the posted series. */
+	TEST_ASSERT_EQ(off, 2 * PS);
 	TEST_ASSERT_EQ(snp_pl_state(e->pl, e->mem + PS), SNP_PL_STATE_SHARED);
 
 	pthread_create(&c.th, NULL, converter_fn, &c);
@@ -280,7 +301,7 @@ static void test_transient(struct env *e)
 	TEST_ASSERT_EQ(vmsplice(pipefd[1], &iov, 1, 0), PS);
 	TEST_ASSERT_EQ(snp_pl_gmem_convert(e->gmem, 3 * PS, PS, true, false,
 					   &off), -EBUSY);
-	TEST_ASSERT_EQ(off, 0);
+	TEST_ASSERT_EQ(off, 3 * PS);
 	TEST_ASSERT_EQ(snp_pl_state(e->pl, e->mem + 3 * PS),
 		       SNP_PL_STATE_SHARED);
 	/* The failed conversion changed nothing: the VMM maps it again. */
