@@ -306,12 +306,25 @@ static __always_inline void sb_touch(const void *addr)
 	(void)READ_ONCE(*(const unsigned long *)addr);
 }
 
-/* Map @pfn with kmap_local_pfn(), read a word through it, unmap. */
-static __always_inline void sb_kmap_touch_pfn(unsigned long pfn)
+/* Read the 64 bytes of the critical section of the cs_* ops. */
+static __always_inline void sb_touch_line(const void *addr)
+{
+	const unsigned long *w = addr;
+	unsigned int k;
+
+	for (k = 0; k < SB_LINE_WORDS; k++)
+		(void)READ_ONCE(w[k]);
+}
+
+/* Map @pfn with kmap_local_pfn(), read a word (@line: 64 bytes), unmap. */
+static __always_inline void sb_kmap_touch_pfn(unsigned long pfn, bool line)
 {
 	void *addr = kmap_local_pfn(pfn);
 
-	sb_touch(addr);
+	if (line)
+		sb_touch_line(addr);
+	else
+		sb_touch(addr);
 	kunmap_local(addr);
 }
 
@@ -394,7 +407,7 @@ static int sb_kmap_pfn(struct sb_thread *t, unsigned long loops)
 
 	for (i = 0; i < loops; i++) {
 		OPTIMIZER_HIDE_VAR(pfn);
-		sb_kmap_touch_pfn(pfn);
+		sb_kmap_touch_pfn(pfn, false);
 	}
 	return 0;
 }
@@ -509,41 +522,63 @@ static __always_inline bool sb_vm_shared(unsigned long gfn)
 	return xa_load(&sb_vm.state, gfn) == xa_mk_value(SNP_PAGE_SHARED);
 }
 
-/* 2021 SNP v5: srcu_read_lock(&kvm->srcu), check the state, map, unlock. */
+/*
+ * One critical section of 2021 SNP v5: srcu_read_lock(&kvm->srcu), check
+ * the state, map, touch (@line: 64 bytes), unmap, unlock.
+ */
+static __always_inline int sb_v5_once(unsigned long pfn, bool line)
+{
+	int idx = srcu_read_lock(&sb_vm.srcu);
+	int ret = -EPERM;
+
+	if (likely(sb_vm_shared(pfn))) {
+		sb_kmap_touch_pfn(pfn, line);
+		ret = 0;
+	}
+	srcu_read_unlock(&sb_vm.srcu, idx);
+	return ret;
+}
+
+/* One of 2022 SNP v6: the per-VM spinlock across lookup, map and unmap. */
+static __always_inline int sb_v6_once(unsigned long pfn, bool line)
+{
+	int ret = -EPERM;
+
+	spin_lock(&sb_vm.lock);
+	if (likely(sb_vm_shared(pfn))) {
+		sb_kmap_touch_pfn(pfn, line);
+		ret = 0;
+	}
+	spin_unlock(&sb_vm.lock);
+	return ret;
+}
+
 static int sb_v5_srcu(struct sb_thread *t, unsigned long loops)
 {
 	unsigned long pfn = t->pfn;
 	unsigned long i;
-	int idx;
+	int ret;
 
 	for (i = 0; i < loops; i++) {
 		OPTIMIZER_HIDE_VAR(pfn);
-		idx = srcu_read_lock(&sb_vm.srcu);
-		if (unlikely(!sb_vm_shared(pfn))) {
-			srcu_read_unlock(&sb_vm.srcu, idx);
-			return -EPERM;
-		}
-		sb_kmap_touch_pfn(pfn);
-		srcu_read_unlock(&sb_vm.srcu, idx);
+		ret = sb_v5_once(pfn, false);
+		if (unlikely(ret))
+			return ret;
 	}
 	return 0;
 }
 
-/* 2022 SNP v6: a per-VM spinlock held across the lookup, map and unmap. */
 static int sb_v6_spin(struct sb_thread *t, unsigned long loops)
 {
 	unsigned long pfn = t->pfn;
 	unsigned long i;
+	int ret;
 
 	for (i = 0; i < loops; i++) {
 		OPTIMIZER_HIDE_VAR(pfn);
-		spin_lock(&sb_vm.lock);
-		if (unlikely(!sb_vm_shared(pfn))) {
-			spin_unlock(&sb_vm.lock);
-			return -EPERM;
-		}
-		sb_kmap_touch_pfn(pfn);
-		spin_unlock(&sb_vm.lock);
+		ret = sb_v6_once(pfn, false);
+		if (unlikely(ret))
+			return ret;
 	}
 	return 0;
 }
@@ -712,15 +747,6 @@ static int sb_pin_cold(struct sb_thread *t, unsigned long loops)
  * iterations, while the op's converter converts another page at a fixed
  * rate (sb_converter_fn()).
  */
-static __always_inline void sb_touch_line(const void *addr)
-{
-	const unsigned long *w = addr;
-	unsigned int k;
-
-	for (k = 0; k < SB_LINE_WORDS; k++)
-		(void)READ_ONCE(w[k]);
-}
-
 static __always_inline void sb_cs_yield(unsigned long i)
 {
 	if (!(i % SB_CS_RESCHED))
@@ -732,13 +758,10 @@ static int sb_cs_none(struct sb_thread *t, unsigned long loops)
 {
 	unsigned long pfn = t->pfn;
 	unsigned long i;
-	void *addr;
 
 	for (i = 0; i < loops; i++) {
 		OPTIMIZER_HIDE_VAR(pfn);
-		addr = kmap_local_pfn(pfn);
-		sb_touch_line(addr);
-		kunmap_local(addr);
+		sb_kmap_touch_pfn(pfn, true);
 		sb_cs_yield(i);
 	}
 	return 0;
@@ -763,48 +786,34 @@ static int sb_cs_pin(struct sb_thread *t, unsigned long loops)
 	return 0;
 }
 
-/* 2021 v5: an SRCU read section of the VM around lookup and mapping. */
+/* 2021 v5 and 2022 v6 on the critical section of the cs_* ops. */
 static int sb_cs_v5(struct sb_thread *t, unsigned long loops)
 {
 	unsigned long pfn = t->pfn;
 	unsigned long i;
-	void *addr;
-	int idx;
+	int ret;
 
 	for (i = 0; i < loops; i++) {
 		OPTIMIZER_HIDE_VAR(pfn);
-		idx = srcu_read_lock(&sb_vm.srcu);
-		if (unlikely(!sb_vm_shared(pfn))) {
-			srcu_read_unlock(&sb_vm.srcu, idx);
-			return -EPERM;
-		}
-		addr = kmap_local_pfn(pfn);
-		sb_touch_line(addr);
-		kunmap_local(addr);
-		srcu_read_unlock(&sb_vm.srcu, idx);
+		ret = sb_v5_once(pfn, true);
+		if (unlikely(ret))
+			return ret;
 		sb_cs_yield(i);
 	}
 	return 0;
 }
 
-/* 2022 v6: the VM's spinlock around lookup and mapping. */
 static int sb_cs_v6(struct sb_thread *t, unsigned long loops)
 {
 	unsigned long pfn = t->pfn;
 	unsigned long i;
-	void *addr;
+	int ret;
 
 	for (i = 0; i < loops; i++) {
 		OPTIMIZER_HIDE_VAR(pfn);
-		spin_lock(&sb_vm.lock);
-		if (unlikely(!sb_vm_shared(pfn))) {
-			spin_unlock(&sb_vm.lock);
-			return -EPERM;
-		}
-		addr = kmap_local_pfn(pfn);
-		sb_touch_line(addr);
-		kunmap_local(addr);
-		spin_unlock(&sb_vm.lock);
+		ret = sb_v6_once(pfn, true);
+		if (unlikely(ret))
+			return ret;
 		sb_cs_yield(i);
 	}
 	return 0;
