@@ -72,45 +72,44 @@ scan_counted "$name" "$LOGS/$name.log" || rc=1
 # conversions test (two vCPUs) met L1 kernel memory corrupted behind
 # KASAN's back in one CI run and in two looped boots: a GPF on a memslot
 # tree pointer of -1, a spinlock owned by its own would-be taker, a hang.
-K=$BUILD/selftests-kvm
-rm -rf "$K"
-mkdir -p "$K/kvm"
-: > "$K/tests.list"
-for t in $KVM_TESTS; do
-	b=$(basename "$t")
-	cp "$KST_KVM/$t" "$K/kvm/$b"
-	# The footprint of a 16 MiB guest: the ratio is the same as for more
-	# (50% measured with 32 MiB), in half the time.
-	args=
-	[ "$b" = snp_pl_gmem_footprint_test ] && args=16
-	echo "exit $b 300 /extra/kvm/$b $args" >> "$K/tests.list"
-done
-cp "$ROOT/scripts/guest/run-tests.sh" "$K/"
-name=selftests-kvm
-log "running our KVM selftests, single-threaded TCG: $(awk '{print $2}' "$K/tests.list" | xargs)"
-LOG=$LOGS/$name.log QUIET=1 TIMEOUT=1500 MEM=3G ACCEL=tcg,thread=single \
-	"$ROOT/scripts/vm-run.sh" "sh /extra/run-tests.sh" "$K" || true
-"$ROOT/scripts/count-tests.py" "$LOGS/$name.log" "$name" "$RESULTS" || rc=1
-scan_counted "$name" "$LOGS/$name.log" || rc=1
+#
+# kvm_boot NAME DIR TIMEOUT ARG TEST...: the built KVM selftests TEST...
+# in DIR, each run with ARG (at most 300 s), in one boot of single-threaded
+# TCG; counted and scanned as stage NAME.
+kvm_boot() {
+	local name=$1 d=$2 tmo=$3 arg=$4 t b a r
 
+	shift 4
+	rm -rf "$d"
+	mkdir -p "$d/kvm"
+	: > "$d/tests.list"
+	for t in "$@"; do
+		b=$(basename "$t")
+		cp "$KST_KVM/$t" "$d/kvm/$b"
+		a=$arg
+		# The footprint of a 16 MiB guest: the ratio is the same as
+		# for more (50% measured with 32 MiB), in half the time.
+		[ "$b" = snp_pl_gmem_footprint_test ] && a=16
+		echo "exit $b 300 /extra/kvm/$b $a" >> "$d/tests.list"
+	done
+	cp "$ROOT/scripts/guest/run-tests.sh" "$d/"
+	log "running $name, single-threaded TCG: $(awk '{print $2}' "$d/tests.list" | xargs)"
+	LOG=$LOGS/$name.log QUIET=1 TIMEOUT=$tmo MEM=3G ACCEL=tcg,thread=single \
+		"$ROOT/scripts/vm-run.sh" "sh /extra/run-tests.sh" "$d" || true
+	[ "$name" = kvm-torture ] &&
+		{ grep -a "conversions to private" "$LOGS/$name.log" || true; }
+	r=0
+	"$ROOT/scripts/count-tests.py" "$LOGS/$name.log" "$name" "$RESULTS" || r=1
+	scan_counted "$name" "$LOGS/$name.log" || r=1
+	return $r
+}
+
+# shellcheck disable=SC2086
+kvm_boot selftests-kvm "$BUILD/selftests-kvm" 1500 "" $KVM_TESTS || rc=1
 # The KVM tortures: vCPU maps, VMM reads and pins against conversions.
-T=$BUILD/selftests-torture
-rm -rf "$T"
-mkdir -p "$T/kvm"
-: > "$T/tests.list"
-for t in $KVM_TORTURES; do
-	b=$(basename "$t")
-	cp "$KST_KVM/$t" "$T/kvm/$b"
-	echo "exit $b 300 /extra/kvm/$b $KVM_TORTURE_S" >> "$T/tests.list"
-done
-cp "$ROOT/scripts/guest/run-tests.sh" "$T/"
-name=kvm-torture
-log "running the KVM tortures ($KVM_TORTURE_S s each), single-threaded TCG"
-LOG=$LOGS/$name.log QUIET=1 TIMEOUT=900 ACCEL=tcg,thread=single \
-	"$ROOT/scripts/vm-run.sh" "sh /extra/run-tests.sh" "$T" || true
-grep -a "conversions to private" "$LOGS/$name.log" || true
-"$ROOT/scripts/count-tests.py" "$LOGS/$name.log" "$name" "$RESULTS" || rc=1
-scan_counted "$name" "$LOGS/$name.log" || rc=1
+# shellcheck disable=SC2086
+kvm_boot kvm-torture "$BUILD/selftests-torture" 900 "$KVM_TORTURE_S" \
+	$KVM_TORTURES || rc=1
 
 # A second memory-fault report in one KVM_RUN: the first one must reach
 # userspace intact (the test's verdict) and the kernel must WARN (this
