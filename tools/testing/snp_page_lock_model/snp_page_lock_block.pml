@@ -22,12 +22,14 @@
  * commit, an aborted one at its abort. A 4 KiB pin never touches the
  * block word.
  *
- * Several converters may wait on one block word, so no converter clears
- * bwaiter: the unpin (or back-off) that takes bpins to zero with bwaiter
+ * Several converters may wait on one block word, so a converter clears
+ * bwaiter only while bpins is zero (a cmpxchg), so as not to leave it set
+ * at rest: the unpin (or back-off) that takes bpins to zero with bwaiter
  * set clears it and wakes the block's wait queue, and a waiting converter
  * sets it again (fetch_or) after prepare_to_wait() and before each look
  * at bpins: a back-off pin that comes between a wake-up and that look
- * would otherwise leave it asleep (the model found that).
+ * would otherwise leave it asleep (the model found that). Clearing it
+ * whatever bpins is loses a wake-up (BUG_BLOCK_CLEAR_WAITER).
  *
  * Processes: a page pinner (4 KiB pins of page 0), a block pinner, and a
  * converter for each of pages 0 and 1, each making its page private and
@@ -44,7 +46,8 @@
  * Bug variants (-D...), each must be caught:
  *  BUG_BLOCK_NO_MARK     the converter does not count itself in unshared
  *  BUG_BLOCK_NO_WAKE     the last block unpin does not wake
- *  BUG_BLOCK_CLEAR_WAITER a converter clears bwaiter once it stops waiting
+ *  BUG_BLOCK_CLEAR_WAITER a converter clears bwaiter once it stops waiting,
+ *                        whatever bpins is
  *  BUG_BLOCK_WAIT_ONCE   a converter sets bwaiter only once, not before
  *                        every look at bpins
  */
@@ -167,6 +170,7 @@ proctype converter(byte p)
 {
 	byte c = 0;
 	bool had_pins;
+	bool drained;
 	bool ok;
 #ifdef BUG_BLOCK_WAIT_ONCE
 	bool first;
@@ -199,13 +203,15 @@ proctype converter(byte p)
 				bwoken[p] = false;
 #ifdef BUG_BLOCK_WAIT_ONCE
 				if :: first -> bwaiter = true :: else -> skip fi;
-				first = false
+				first = false;
 #else
-				bwaiter = true
+				bwaiter = true;
 #endif
+				/* fetch_or returns the pins with WAITER set */
+				drained = (bpins == 0)
 			   };
 			   if
-			   :: bpins == 0 -> atomic { bqueued-- }; break
+			   :: drained -> atomic { bqueued-- }; break
 			   :: else ->
 				if
 				:: bwoken[p] -> atomic { bqueued-- }
@@ -216,7 +222,11 @@ proctype converter(byte p)
 #ifdef BUG_BLOCK_CLEAR_WAITER
 			bwaiter = false
 #else
-			skip
+			/* snp_block_waiter_clear(): a cmpxchg that clears
+			 * WAITER only while no block pin is counted (any
+			 * converter that set it seeing pins was woken by the
+			 * unpin that took them to zero) */
+			atomic { if :: bpins == 0 -> bwaiter = false :: else -> skip fi }
 #endif
 		:: else -> skip
 		fi;
