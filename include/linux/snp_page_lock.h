@@ -98,10 +98,12 @@ static __always_inline bool snp_page_lock_is_enabled(void)
  * dropped its pins with snp_unpin_shared(). A pfn of no memory online (e.g.
  * MMIO) is always shared: the pin succeeds and counts nothing.
  *
- * Lock-free, one atomic_fetch_add() per page; a single page (@nr_pages a
- * constant 1) is pinned inline in kernels without lockdep. May be called
- * in any context but NMI. The range is all-or-nothing: on error no pin has
- * been taken.
+ * Lock-free: one atomic_fetch_add() on the block word of each naturally
+ * aligned 2 MiB block the range covers whole (a block pin, see
+ * <linux/snp_page_lock_fast.h>) and one on the state word of each other
+ * page; a single page (@nr_pages a constant 1) is pinned inline in kernels
+ * without lockdep. May be called in any context but NMI. The range is
+ * all-or-nothing: on error no pin has been taken.
  *
  * Return: 0 on success (also when the layer is off), -EPERM if a page is
  * private, -EAGAIN if a page is converting, -EOVERFLOW if a page's pin
@@ -127,7 +129,10 @@ static __always_inline int snp_pin_shared(unsigned long pfn,
  * Drop one shared pin on each page of the range. Dropping the last pin of a
  * page that a converter waits on wakes the converter. Dropping a pin that
  * was never taken is a caller bug: it warns once and leaves the page alone.
- * May be called in any context.
+ * Pins are dropped by the ranges they were taken with (or, after an
+ * error, never): a range that covers a whole aligned 2 MiB block is one
+ * block pin, which the unpin of the same range drops, and which unpins of
+ * its pages one by one would not. May be called in any context.
  */
 static __always_inline void snp_unpin_shared(unsigned long pfn,
 					     unsigned long nr_pages)
@@ -363,8 +368,8 @@ enum snp_page_state snp_page_state(unsigned long pfn);
  * snp_page_pins() - number of shared pins a page holds
  * @pfn: page frame number
  *
- * Return: the pin count (a snapshot); 0 for a pfn without a state word or when
- * the layer is off.
+ * Return: the pin count (a snapshot), the pins of its 2 MiB block
+ * included; 0 for a pfn without a state word or when the layer is off.
  */
 unsigned int snp_page_pins(unsigned long pfn);
 

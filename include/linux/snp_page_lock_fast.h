@@ -19,6 +19,8 @@
 
 int __snp_pin_backoff(unsigned long pfn, atomic_t *word, u32 old);
 void __snp_unpin_slow(unsigned long pfn, atomic_t *word, u32 new);
+int __snp_block_backoff(unsigned long pfn, atomic64_t *bword, u64 old);
+void __snp_block_unpin_slow(unsigned long pfn, atomic64_t *bword, u64 new);
 
 /*
  * The per-page state word (32 bits in the word map below; zeroed memory =
@@ -68,6 +70,52 @@ static __always_inline u32 snp_ps_pins(u32 s)
 	return s >> SNP_PS_PIN_SHIFT;
 }
 
+/*
+ * The block word: one per naturally aligned block of SNP_BLOCK_PAGES pages
+ * (2 MiB), 64 bits, zero = no block pin and every page shared:
+ *
+ *   bit 0       WAITER    a converter waits for the block pins to drain
+ *   bits 1-31   unshared  pages of the block that are private or being
+ *                         converted to private, plus converters that
+ *                         counted a page and have not marked it yet
+ *   bits 32-63  pins      block pins; GUARD and underflow as the page word
+ *
+ * A range pin takes one block pin for each whole aligned block it covers
+ * and 4 KiB pins for its unaligned head and tail; a block pin succeeds only
+ * while unshared is zero, and stands for one pin on each page of the block
+ * (snp_page_pins() adds both). A conversion to private counts each page in
+ * its block before it marks the page word and, if the block held pins,
+ * waits for them as for page pins; the page leaves the count when it is
+ * shared again or the conversion aborts. Only the unpin or back-off that
+ * takes the pins to zero with WAITER set clears WAITER (and wakes the
+ * block's wait queue); a waiting converter sets it before every look at
+ * the pins (tools/testing/snp_page_lock_model/snp_page_lock_block.pml).
+ */
+#define SNP_BLOCK_SHIFT		(21 - PAGE_SHIFT)
+#define SNP_BLOCK_PAGES		BIT(SNP_BLOCK_SHIFT)
+#define SNP_BS_WAITER		BIT_ULL(0)
+#define SNP_BS_UNSHARED_ONE	BIT_ULL(1)
+#define SNP_BS_UNSHARED_MASK	GENMASK_ULL(31, 1)
+#define SNP_BS_PIN_SHIFT	32
+#define SNP_BS_PIN_BIAS		BIT_ULL(SNP_BS_PIN_SHIFT)
+#define SNP_BS_GUARD		BIT_ULL(63)
+#define SNP_BS_UNDERFLOW	(BIT_ULL(63) | BIT_ULL(62))
+#define SNP_BS_PINS_MAX		(SNP_BS_GUARD >> SNP_BS_PIN_SHIFT)
+#define SNP_BS_PIN_SLOW		(SNP_BS_UNSHARED_MASK | SNP_BS_GUARD)
+#define SNP_BS_UNPIN_SLOW	(SNP_BS_WAITER | SNP_BS_GUARD)
+
+/* Block pins in a block word, transient back-off pins included. */
+static __always_inline u32 snp_bs_pins(u64 s)
+{
+	return s >> SNP_BS_PIN_SHIFT;
+}
+
+/* Pages counted as not shared in a block word. */
+static __always_inline u32 snp_bs_unshared(u64 s)
+{
+	return (s & SNP_BS_UNSHARED_MASK) >> 1;
+}
+
 /**
  * struct snp_page_word - what the layer keeps per 4 KiB page
  * @state: the state word
@@ -84,8 +132,10 @@ struct snp_page_word {
  * The word map: one pointer per chunk of SNP_MAP_PAGES pages (a memory
  * section with SPARSEMEM), to the words of that chunk's pages, biased by
  * the chunk's first pfn so that map[pfn >> SNP_MAP_SHIFT] + pfn is the
- * word of pfn. A chunk without memory online (a hole, ZONE_DEVICE) points
- * at a shared sink, whose words may count pins but never change state, as
+ * word of pfn; a parallel table does the same for the chunk's
+ * SNP_MAP_BLOCKS block words, biased by its first block number. A chunk
+ * without memory online (a hole, ZONE_DEVICE) points at a shared sink
+ * (and block sink), whose words may count pins but never change state, as
  * do pfns beyond the table (so a pfn's word does not change when the table
  * grows). Arrays are allocated when memory comes online and never freed,
  * so the lookup needs no RCU and no reference.
@@ -96,17 +146,23 @@ struct snp_page_word {
 #define SNP_MAP_SHIFT	(27 - PAGE_SHIFT)
 #endif
 #define SNP_MAP_PAGES	BIT(SNP_MAP_SHIFT)
+#define SNP_MAP_BLOCKS	(SNP_MAP_PAGES >> SNP_BLOCK_SHIFT)
 
 /**
  * struct snp_word_map - the table behind snp_state_word()
  * @map: per chunk, its words biased by its first pfn
- * @nr: chunks covered; written after @map (grows at memory hot-add)
+ * @bmap: per chunk, its block words biased by its first block number
+ * @nr: chunks covered; written after @map and @bmap (grows at memory
+ *	hot-add)
  * @sink: SNP_MAP_PAGES words for every pfn without memory online
+ * @bsink: SNP_MAP_BLOCKS block words for the same
  */
 struct snp_word_map {
 	struct snp_page_word **map;
+	atomic64_t **bmap;
 	unsigned long nr;
 	struct snp_page_word *sink;
+	atomic64_t *bsink;
 };
 
 extern struct snp_word_map snp_word_map;
@@ -134,6 +190,49 @@ static __always_inline atomic_t *snp_state_word(unsigned long pfn)
 		return &snp_word_map.sink[pfn & (SNP_MAP_PAGES - 1)].state;
 	map = READ_ONCE(snp_word_map.map);
 	return &(READ_ONCE(map[chunk]) + pfn)->state;
+}
+
+/*
+ * The block word of the aligned block around @pfn, found as its page
+ * word is; the sink has block words too, which count block pins of pfns
+ * without memory and never change otherwise.
+ */
+static __always_inline atomic64_t *snp_block_word(unsigned long pfn)
+{
+	unsigned long chunk = pfn >> SNP_MAP_SHIFT;
+	unsigned long block = pfn >> SNP_BLOCK_SHIFT;
+	atomic64_t **bmap;
+
+	/* Pairs with the release that publishes a grown map. */
+	if (unlikely(chunk >= smp_load_acquire(&snp_word_map.nr)))
+		return &snp_word_map.bsink[block & (SNP_MAP_BLOCKS - 1)];
+	bmap = READ_ONCE(snp_word_map.bmap);
+	return READ_ONCE(bmap[chunk]) + block;
+}
+
+/*
+ * One pin of a whole aligned block (@pfn its first page): one fully
+ * ordered fetch_add on its block word, the counterpart of snp_pin_word().
+ * A page of the block private or converting, or a saturated count, sends
+ * it to the out-of-line back-off.
+ */
+static __always_inline int snp_pin_block(unsigned long pfn, atomic64_t *bword)
+{
+	u64 old = atomic64_fetch_add(SNP_BS_PIN_BIAS, bword);
+
+	if (unlikely(old & SNP_BS_PIN_SLOW))
+		return __snp_block_backoff(pfn, bword, old);
+	return 0;
+}
+
+/* The unpin of a block pin, as snp_unpin_word(). */
+static __always_inline void snp_unpin_block(unsigned long pfn,
+					    atomic64_t *bword)
+{
+	u64 new = atomic64_sub_return(SNP_BS_PIN_BIAS, bword);
+
+	if (unlikely(new & SNP_BS_UNPIN_SLOW))
+		__snp_block_unpin_slow(pfn, bword, new);
 }
 
 /* Lockdep builds keep the single-page pin out of line (annotations). */

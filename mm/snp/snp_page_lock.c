@@ -201,6 +201,8 @@ static const char * const snp_stat_names[SNP_NR_STATS] = {
 	[SNP_STAT_LEAKS]		= "leaked_pages",
 	[SNP_STAT_FREED_PINNED]		= "freed_pinned",
 	[SNP_STAT_CSUM_MISMATCH]	= "checksum_mismatches",
+	[SNP_STAT_BLOCK_PINS]		= "block_pins",
+	[SNP_STAT_BLOCK_WAITS]		= "block_waits",
 };
 
 /* Pins and unpins are counted where the inline fast path counts them. */
@@ -391,15 +393,92 @@ void __snp_unpin_slow(unsigned long pfn, atomic_t *word, u32 new)
 EXPORT_SYMBOL_GPL(__snp_unpin_slow);
 
 /*
+ * After taking a block pin's bias away (unpin or back-off): the last pin
+ * of a block a converter waits on clears WAITER and wakes the block's
+ * queue. Only this clears WAITER: several converters may wait on one
+ * block, and each sets it again before it looks at the pins.
+ */
+static void snp_block_unpinned(unsigned long pfn, atomic64_t *bword, u64 new)
+{
+	if (WARN_ON_ONCE((new & SNP_BS_UNDERFLOW) == SNP_BS_UNDERFLOW))
+		new = atomic64_add_return(SNP_BS_PIN_BIAS, bword);
+	if ((new & SNP_BS_WAITER) && !snp_bs_pins(new)) {
+		atomic64_andnot(SNP_BS_WAITER, bword);
+		wake_up_var(bword);
+	}
+}
+
+/*
+ * The errno of a block pin that found @old in the block word: the one a
+ * 4 KiB pin of the first page in the way would get, in *@bad_pfn (a
+ * converter that counted a page and has not marked it yet is converting
+ * too: -EAGAIN, the block's first page).
+ */
+static int snp_block_errno(unsigned long pfn, u64 old, unsigned long *bad_pfn)
+{
+	unsigned long i;
+	u32 s;
+
+	*bad_pfn = pfn;
+	if (!(old & SNP_BS_UNSHARED_MASK))
+		return -EOVERFLOW;
+	for (i = 0; i < SNP_BLOCK_PAGES; i++) {
+		if (!snp_read_state(pfn + i, &s) ||
+		    !(s & (SNP_PS_PRIVATE | SNP_PS_CONVERTING)))
+			continue;
+		*bad_pfn = pfn + i;
+		return snp_ps_pin_errno(s);
+	}
+	return -EAGAIN;
+}
+
+/*
+ * A block pin that found a page of the block not shared, or the count
+ * saturated (snp_pin_block()): undo it, as snp_pin_undo() a page pin.
+ */
+int __snp_block_backoff(unsigned long pfn, atomic64_t *bword, u64 old)
+{
+	unsigned long bad;
+
+	snp_block_unpinned(pfn, bword,
+			   atomic64_sub_return(SNP_BS_PIN_BIAS, bword));
+	return snp_block_errno(pfn, old, &bad);
+}
+
+void __snp_block_unpin_slow(unsigned long pfn, atomic64_t *bword, u64 new)
+{
+	snp_block_unpinned(pfn, bword, new);
+}
+
+/*
+ * A range is pinned in pieces: a whole naturally aligned block that fits
+ * in what is left of the range is one block pin, anything else one 4 KiB
+ * pin. The pieces follow from the range alone, so an unpin of the same
+ * range (or of its part before a piece, when a pin fails half way) drops
+ * exactly the pins the pin took. Returns the pages of the piece at @pfn.
+ */
+static unsigned long snp_range_piece(unsigned long pfn, unsigned long end)
+{
+	if (IS_ALIGNED(pfn, SNP_BLOCK_PAGES) && end - pfn >= SNP_BLOCK_PAGES)
+		return SNP_BLOCK_PAGES;
+	return 1;
+}
+
+/*
  * Ranges pin and unpin the same words as the inline path, the sink's
  * included, so a pin and its unpin may take either path.
  */
 static void snp_unpin_range(unsigned long pfn, unsigned long nr_pages)
 {
-	unsigned long i;
+	unsigned long end = pfn + nr_pages, n;
 
-	for (i = 0; i < nr_pages; i++)
-		snp_unpin_word(pfn + i, snp_state_word(pfn + i));
+	for (; pfn < end; pfn += n) {
+		n = snp_range_piece(pfn, end);
+		if (n == 1)
+			snp_unpin_word(pfn, snp_state_word(pfn));
+		else
+			snp_unpin_block(pfn, snp_block_word(pfn));
+	}
 }
 
 static void snp_pin_failed(unsigned long pfn, unsigned long nr_pages,
@@ -428,25 +507,37 @@ static void snp_pin_failed(unsigned long pfn, unsigned long nr_pages,
 /* Pin a valid range, all or nothing. */
 static int snp_pin_range(unsigned long pfn, unsigned long nr_pages)
 {
-	atomic_t *word;
-	unsigned long i;
+	unsigned long end = pfn + nr_pages, p, n, bad = pfn, blocks = 0;
 	int ret = 0;
 
-	for (i = 0; i < nr_pages; i++) {
-		word = snp_state_word(pfn + i);
-		ret = snp_pin_one(pfn + i, word);
+	for (p = pfn; p < end; p += n) {
+		n = snp_range_piece(p, end);
+		if (n == 1) {
+			ret = snp_pin_one(p, snp_state_word(p));
+			bad = p;
+		} else {
+			ret = snp_pin_block(p, snp_block_word(p));
+			/* Look again, for the page that caused it. */
+			if (unlikely(ret))
+				snp_block_errno(p, ret == -EOVERFLOW ? 0 :
+						SNP_BS_UNSHARED_ONE, &bad);
+			else
+				blocks++;
+		}
 		if (unlikely(ret))
 			break;
 	}
 
 	if (likely(!ret)) {
 		snp_stat_add(SNP_STAT_PINS, nr_pages);
+		if (blocks)
+			snp_stat_add(SNP_STAT_BLOCK_PINS, blocks);
 		return 0;
 	}
 
 	/* All-or-nothing: drop the pins taken so far. */
-	snp_unpin_range(pfn, i);
-	snp_pin_failed(pfn, nr_pages, pfn + i, ret);
+	snp_unpin_range(pfn, p - pfn);
+	snp_pin_failed(pfn, nr_pages, bad, ret);
 	return ret;
 }
 
@@ -471,6 +562,27 @@ void __snp_unpin_shared(unsigned long pfn, unsigned long nr_pages)
 	snp_stat_add(SNP_STAT_UNPINS, nr_pages);
 }
 EXPORT_SYMBOL_GPL(__snp_unpin_shared);
+
+/*
+ * The block pin keeps every page of its block shared and unmarked (a
+ * converter counts its page in the block, and waits for the block's pins,
+ * before it marks the page word), so the 4 KiB pins cannot be refused:
+ * they are added without the pin rules, before the block pin goes (fully
+ * ordered). A count this takes past saturation stays saturated (GUARD),
+ * which only makes further pins fail -EOVERFLOW. The pages stay pinned
+ * throughout, so nothing is counted in the statistics.
+ */
+void snp_split_block_pin(unsigned long pfn)
+{
+	unsigned long i;
+
+	if (!snp_page_lock_is_enabled() ||
+	    WARN_ON_ONCE(!IS_ALIGNED(pfn, SNP_BLOCK_PAGES)))
+		return;
+	for (i = 0; i < SNP_BLOCK_PAGES; i++)
+		atomic_add(SNP_PS_PIN_BIAS, snp_state_word(pfn + i));
+	snp_unpin_block(pfn, snp_block_word(pfn));
+}
 
 /*
  * One page, so no range check; the lockdep map is held for read until
@@ -519,7 +631,9 @@ unsigned int snp_page_pins(unsigned long pfn)
 
 	if (!snp_page_lock_is_enabled() || !snp_read_state(pfn, &s))
 		return 0;
-	return snp_ps_pins(s);
+	/* Its own pins and those of its block. */
+	return snp_ps_pins(s) +
+	       snp_bs_pins(atomic64_read_acquire(snp_block_word(pfn)));
 }
 EXPORT_SYMBOL_GPL(snp_page_pins);
 
@@ -550,7 +664,7 @@ bool __snp_page_lock_free_prepare(struct page *page, unsigned int order)
 	unsigned long nr_pages = 1UL << order;
 	struct snp_page_word *spe;
 	unsigned long i;
-	u32 s = 0;
+	u32 s = 0, bpins = 0;
 
 	/*
 	 * Nothing private or converting anywhere: nothing to leak. Pins on
@@ -565,7 +679,10 @@ bool __snp_page_lock_free_prepare(struct page *page, unsigned int order)
 		if (!spe)
 			continue;
 		s = atomic_read(&spe->state);
-		if (unlikely(s))
+		/* The pins of its block are its pins too. */
+		if (!i || IS_ALIGNED(pfn + i, SNP_BLOCK_PAGES))
+			bpins = snp_bs_pins(atomic64_read(snp_block_word(pfn + i)));
+		if (unlikely(s || bpins))
 			break;
 	}
 
@@ -580,7 +697,7 @@ bool __snp_page_lock_free_prepare(struct page *page, unsigned int order)
 	} else {
 		snp_stat_add(SNP_STAT_FREED_PINNED, 1);
 		pr_err_once("leaking pfn %#lx: freed with %u shared pins (freed block pfn %#lx order %u); a pin holder must hold a page reference\n",
-			    pfn + i, snp_ps_pins(s), pfn, order);
+			    pfn + i, snp_ps_pins(s) + bpins, pfn, order);
 	}
 	return false;
 }
@@ -654,6 +771,194 @@ static unsigned long snp_set_pfn(const struct snp_pfn_set *set,
 	return set->pfns ? set->pfns[i] : set->base + i;
 }
 
+/*
+ * A page of a conversion to private leaves its block's unshared count: it
+ * is shared again (commit to shared, abort). Release: the backend's work
+ * on the page is done before a block pin can succeed again.
+ */
+static void snp_block_uncount(unsigned long pfn)
+{
+	atomic64_fetch_sub_release(SNP_BS_UNSHARED_ONE, snp_block_word(pfn));
+}
+
+static void snp_block_uncount_set(const struct snp_pfn_set *set,
+				  unsigned long from, unsigned long to)
+{
+	unsigned long i;
+
+	for (i = from; i < to; i++)
+		snp_block_uncount(snp_set_pfn(set, i));
+}
+
+/*
+ * Phase 0 of a conversion to private: count every page of @set in its
+ * block, so that new block pins fail, before the page words are marked.
+ * A page the conversion cannot take (converting, private, no word) is
+ * refused here already, before any wait for block pins. Returns the range
+ * of pages whose block held pins when counted in *@first, *@last (empty:
+ * *@first > *@last); on error *@bad is the failing page and nothing is
+ * counted.
+ */
+static int snp_block_mark(const struct snp_pfn_set *set, unsigned long *first,
+			  unsigned long *last, unsigned long *bad)
+{
+	struct snp_page_word *spe;
+	unsigned long i, pfn;
+	u64 old;
+	u32 s;
+	int ret = 0;
+
+	*first = set->nr;
+	*last = 0;
+	for (i = 0; i < set->nr; i++) {
+		pfn = snp_set_pfn(set, i);
+		spe = snp_word(pfn);
+		if (!spe) {
+			ret = -EINVAL;
+			break;
+		}
+		s = atomic_read(&spe->state);
+		if (s & SNP_PS_CONVERTING) {
+			ret = -EAGAIN;
+			break;
+		}
+		if (s & SNP_PS_PRIVATE) {
+			ret = -EINVAL;
+			break;
+		}
+		old = atomic64_fetch_add(SNP_BS_UNSHARED_ONE,
+					 snp_block_word(pfn));
+		if (snp_bs_pins(old)) {
+			*first = min(*first, i);
+			*last = i;
+		}
+		cond_resched();
+	}
+	if (!ret)
+		return 0;
+	*bad = i;
+	while (i--)
+		snp_block_uncount(snp_set_pfn(set, i));
+	return ret;
+}
+
+/* Has the block drained? WAITER goes in before every look (see the model). */
+static bool snp_block_drained(atomic64_t *bword)
+{
+	return !snp_bs_pins(atomic64_fetch_or(SNP_BS_WAITER, bword));
+}
+
+/*
+ * Do not leave WAITER set at rest: clear it while no block pin is counted.
+ * A converter that set it and saw pins was woken by the unpin that took
+ * them to zero (which clears it too); clearing it while pins are counted
+ * could make a back-off skip the wake-up of another converter.
+ */
+static void snp_block_waiter_clear(atomic64_t *bword)
+{
+	s64 s = atomic64_read(bword);
+
+	do {
+		if (!(s & SNP_BS_WAITER) || snp_bs_pins(s))
+			return;
+	} while (!atomic64_try_cmpxchg(bword, &s, s & ~SNP_BS_WAITER));
+}
+
+/* Wait until the block of @pfn holds no block pin, until @deadline. */
+static int snp_wait_block_drained(unsigned long pfn, atomic64_t *bword,
+				  unsigned long deadline)
+{
+	u32 pins = snp_bs_pins(atomic64_read(bword));
+	long left;
+
+	if (!pins)
+		return 0;
+
+	left = max_t(long, (long)(deadline - jiffies), 0);
+	snp_stat_add(SNP_STAT_WAITS, 1);
+	snp_stat_add(SNP_STAT_BLOCK_WAITS, 1);
+	trace_snp_convert_wait(pfn, pins, jiffies_to_msecs(left));
+
+	/* The last block unpin or back-off wakes the block word's queue. */
+	left = snp_wait_var_event_killable_timeout(bword,
+						   snp_block_drained(bword),
+						   left);
+	snp_block_waiter_clear(bword);
+	if (left > 0)
+		return 0;
+	if (!left) {
+		snp_stat_add(SNP_STAT_TIMEOUTS, 1);
+		return -EBUSY;
+	}
+	snp_stat_add(SNP_STAT_INTERRUPTED, 1);
+	return -EINTR;
+}
+
+/*
+ * Tell the notifier about every page of [@from, @to] of @set whose block
+ * holds pins: a block pin holder (a VMM through the ABI) pins each of
+ * them.
+ */
+static void snp_notify_blocks(const struct snp_pfn_set *set,
+			      unsigned long from, unsigned long to,
+			      unsigned long event, int ret)
+{
+	struct snp_convert_wait_info info = { .ret = ret };
+	unsigned long i;
+
+	for (i = from; i <= to; i++) {
+		info.pfn = snp_set_pfn(set, i);
+		if (event == SNP_CONVERT_WAIT_START &&
+		    !snp_bs_pins(atomic64_read(snp_block_word(info.pfn))))
+			continue;
+		atomic_notifier_call_chain(&snp_convert_notifier, event, &info);
+		cond_resched();
+	}
+}
+
+/*
+ * Phase 0, the wait: the blocks of the pages [@first, @last] of @set that
+ * held block pins when counted lose them before @deadline (new block pins
+ * fail now). With NOWAIT, a block still pinned fails it at once. On error
+ * *@bad is the first page whose block did not drain.
+ */
+static int snp_wait_blocks(const struct snp_pfn_set *set, unsigned long first,
+			   unsigned long last, unsigned int flags,
+			   unsigned long deadline, unsigned long *bad)
+{
+	atomic64_t *bword, *prev = NULL;
+	unsigned long i;
+	int ret = 0;
+
+	if (flags & SNP_CONVERT_NOWAIT) {
+		for (i = first; i <= last; i++) {
+			bword = snp_block_word(snp_set_pfn(set, i));
+			if (snp_bs_pins(atomic64_read_acquire(bword))) {
+				*bad = i;
+				snp_stat_add(SNP_STAT_CONVERT_EBUSY, 1);
+				return -EBUSY;
+			}
+		}
+		return 0;
+	}
+
+	snp_notify_blocks(set, first, last, SNP_CONVERT_WAIT_START, 0);
+	for (i = first; i <= last; i++) {
+		bword = snp_block_word(snp_set_pfn(set, i));
+		if (bword == prev)
+			continue;
+		prev = bword;
+		ret = snp_wait_block_drained(snp_set_pfn(set, i), bword,
+					     deadline);
+		if (ret) {
+			*bad = i;
+			break;
+		}
+	}
+	snp_notify_blocks(set, first, last, SNP_CONVERT_WAIT_END, ret);
+	return ret;
+}
+
 /* Undo phase 1 on pages [from, to) of @set: back to their state before. */
 static void snp_unmark(const struct snp_pfn_set *set, unsigned long from,
 		       unsigned long to)
@@ -669,7 +974,10 @@ static void snp_unmark(const struct snp_pfn_set *set, unsigned long from,
 		if (spe) {
 			old = atomic_fetch_andnot(SNP_PS_CONVERTING |
 						  SNP_PS_WAITER, &spe->state);
-			shared += !(old & SNP_PS_PRIVATE);
+			if (!(old & SNP_PS_PRIVATE)) {
+				snp_block_uncount(snp_set_pfn(set, i));
+				shared++;
+			}
 		}
 		cond_resched();
 	}
@@ -915,6 +1223,7 @@ static int __snp_convert_begin(const struct snp_pfn_set *set,
 {
 	unsigned long i, nr_pages = set->nr, first_pinned = set->nr;
 	unsigned long pfn, last_pinned = 0, deadline;
+	unsigned long first_bpinned, last_bpinned;
 	struct snp_page_word *spe;
 	unsigned int pins;
 	int ret = 0;
@@ -943,6 +1252,30 @@ static int __snp_convert_begin(const struct snp_pfn_set *set,
 	if (to == SNP_PAGE_PRIVATE && !(flags & SNP_CONVERT_NOWAIT))
 		snp_pin_map_wait();
 
+	/*
+	 * Phase 0 (to private): block new block pins and wait for the old
+	 * ones, before the page words are marked: a block pin holder can
+	 * still trade its block pin for 4 KiB pins meanwhile.
+	 */
+	if (to == SNP_PAGE_PRIVATE) {
+		ret = snp_block_mark(set, &first_bpinned, &last_bpinned, &i);
+		if (ret) {
+			snp_stat_add(ret == -EAGAIN ? SNP_STAT_CONVERT_EAGAIN :
+				     SNP_STAT_CONVERT_EINVAL, 1);
+			trace_snp_convert_abort(pfn, nr_pages, to, ret);
+			goto fail;
+		}
+		if (first_bpinned <= last_bpinned) {
+			ret = snp_wait_blocks(set, first_bpinned, last_bpinned,
+					      flags, deadline, &i);
+			if (ret) {
+				snp_block_uncount_set(set, 0, nr_pages);
+				snp_convert_aborted(pfn, nr_pages, to, ret);
+				goto fail;
+			}
+		}
+	}
+
 	/* Phase 1: block new pins. */
 	for (i = 0; i < nr_pages; i++) {
 		spe = snp_word(snp_set_pfn(set, i));
@@ -963,6 +1296,9 @@ static int __snp_convert_begin(const struct snp_pfn_set *set,
 
 	if (ret) {
 		snp_unmark(set, 0, i);
+		/* Counted in phase 0, not marked. */
+		if (to == SNP_PAGE_PRIVATE)
+			snp_block_uncount_set(set, i, nr_pages);
 		snp_stat_add(ret == -EAGAIN ? SNP_STAT_CONVERT_EAGAIN :
 			     SNP_STAT_CONVERT_EINVAL, 1);
 		trace_snp_convert_abort(pfn, nr_pages, to, ret);
@@ -1090,7 +1426,10 @@ static void snp_finish(const struct snp_pfn_set *set, unsigned long from,
 			else
 				new |= (u32)old & SNP_PS_PRIVATE;
 		} while (!atomic_try_cmpxchg_release(&spe->state, &old, new));
-		shared += !(new & SNP_PS_PRIVATE);
+		if (!(new & SNP_PS_PRIVATE)) {
+			snp_block_uncount(snp_set_pfn(set, i));
+			shared++;
+		}
 next:
 		cond_resched();
 	}
@@ -1411,4 +1750,33 @@ long snp_page_lock_test_nr_unshared(void)
 	return atomic_long_read(&snp_nr_unshared);
 }
 EXPORT_SYMBOL_IF_KUNIT(snp_page_lock_test_nr_unshared);
+
+/* The raw block word of the block around @pfn, or 0 without a state word. */
+u64 snp_page_lock_test_block_word(unsigned long pfn)
+{
+	if (!snp_word(pfn))
+		return 0;
+	return atomic64_read(snp_block_word(pfn));
+}
+EXPORT_SYMBOL_IF_KUNIT(snp_page_lock_test_block_word);
+
+/* Add @delta to a block's pin count without the pin rules (saturation). */
+int snp_page_lock_test_add_block_pins(unsigned long pfn, long delta)
+{
+	atomic64_t *bword;
+	s64 old, pins;
+
+	if (!snp_word(pfn))
+		return -EINVAL;
+	bword = snp_block_word(pfn);
+	old = atomic64_read(bword);
+	do {
+		pins = (s64)snp_bs_pins(old) + delta;
+		if (pins < 0 || pins > SNP_BS_PINS_MAX)
+			return -ERANGE;
+	} while (!atomic64_try_cmpxchg(bword, &old,
+				       old + delta * (s64)SNP_BS_PIN_BIAS));
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(snp_page_lock_test_add_block_pins);
 #endif

@@ -84,6 +84,8 @@ enum snp_stat {
 	SNP_STAT_LEAKS,			/* private pages caught on free */
 	SNP_STAT_FREED_PINNED,		/* pinned pages caught on free (leaked) */
 	SNP_STAT_CSUM_MISMATCH,		/* private pages written by the host */
+	SNP_STAT_BLOCK_PINS,		/* 2 MiB blocks pinned with one atomic */
+	SNP_STAT_BLOCK_WAITS,		/* converter slept on a block's pins */
 	SNP_NR_STATS
 };
 
@@ -112,6 +114,13 @@ struct snp_convert_wait_info {
 	unsigned long pfn;
 	int ret;
 };
+
+/*
+ * snp_split_block_pin() - trade one block pin of the aligned 2 MiB block
+ * at @pfn, which the caller holds, for one 4 KiB pin on each of its pages,
+ * so that the caller can drop its pins page by page. Never fails.
+ */
+void snp_split_block_pin(unsigned long pfn);
 
 int snp_convert_notifier_register(struct notifier_block *nb);
 int snp_convert_notifier_unregister(struct notifier_block *nb);
@@ -146,6 +155,8 @@ u32 snp_page_lock_test_state_word(unsigned long pfn);
 int snp_page_lock_test_add_pins(unsigned long pfn, int delta);
 int snp_page_lock_test_backoff(unsigned long pfn, u32 seen);
 long snp_page_lock_test_nr_unshared(void);
+u64 snp_page_lock_test_block_word(unsigned long pfn);
+int snp_page_lock_test_add_block_pins(unsigned long pfn, long delta);
 const char *snp_page_lock_backend_name(void);
 extern unsigned int snp_page_lock_lockdep_selftest;
 

@@ -64,8 +64,16 @@ static void snp_test_release(void *data)
 	unsigned long pfn = page_to_pfn(b->page);
 	unsigned long i;
 
-	for (i = 0; i < (1UL << b->order); i++)
+	u32 bpins;
+
+	for (i = 0; i < (1UL << b->order); i++) {
 		snp_test_reset_page(pfn + i);
+		if (i && !IS_ALIGNED(pfn + i, SNP_BLOCK_PAGES))
+			continue;
+		bpins = snp_bs_pins(snp_page_lock_test_block_word(pfn + i));
+		if (bpins)
+			snp_page_lock_test_add_block_pins(pfn + i, -(long)bpins);
+	}
 	__free_pages(b->page, b->order);
 }
 
@@ -1579,6 +1587,383 @@ static void snp_test_stress(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, snp_test_word(s->pfn + i), 0U);
 }
 
+/* ------------------------------------------------------------------------
+ * Huge ranges: the block words.
+ */
+
+/* Two aligned 2 MiB blocks of our own. */
+static unsigned long snp_test_alloc_blocks(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, SNP_BLOCK_SHIFT + 1);
+
+	KUNIT_ASSERT_TRUE(test, IS_ALIGNED(pfn, SNP_BLOCK_PAGES));
+	return pfn;
+}
+
+static u32 snp_test_bpins(unsigned long pfn)
+{
+	return snp_bs_pins(snp_page_lock_test_block_word(pfn));
+}
+
+static u32 snp_test_unshared(unsigned long pfn)
+{
+	return snp_bs_unshared(snp_page_lock_test_block_word(pfn));
+}
+
+/*
+ * G3: a range pin takes one block pin per whole aligned block and 4 KiB
+ * pins for the rest, whatever the range's ends; the unpin of the same
+ * range drops exactly those; snp_page_pins() counts both.
+ */
+static void snp_test_block_range_pieces(struct kunit *test)
+{
+	static const struct { unsigned long first, nr, blocks; } r[] = {
+		{ 0, SNP_BLOCK_PAGES, 1 },			/* one block */
+		{ 0, 2 * SNP_BLOCK_PAGES, 2 },			/* two */
+		{ 100, 2 * SNP_BLOCK_PAGES - 100, 1 },		/* head + block */
+		{ 0, SNP_BLOCK_PAGES + 188, 1 },		/* block + tail */
+		{ 100, SNP_BLOCK_PAGES, 0 },			/* mid to mid */
+		{ 1, SNP_BLOCK_PAGES - 1, 0 },			/* ends at one */
+		{ SNP_BLOCK_PAGES - 1, 2, 0 },			/* across */
+	};
+	unsigned long pfn = snp_test_alloc_blocks(test);
+	unsigned long blocks, i, k, page_pins;
+	bool in;
+
+	for (k = 0; k < ARRAY_SIZE(r); k++) {
+		blocks = snp_stat_read(SNP_STAT_BLOCK_PINS);
+		KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn + r[k].first, r[k].nr),
+				0);
+		KUNIT_EXPECT_EQ_MSG(test, snp_stat_read(SNP_STAT_BLOCK_PINS) -
+				    blocks, r[k].blocks, "range %lu", k);
+		KUNIT_EXPECT_EQ(test, snp_test_bpins(pfn) + snp_test_bpins(pfn + SNP_BLOCK_PAGES),
+				(u32)r[k].blocks);
+		page_pins = 0;
+		for (i = 0; i < 2 * SNP_BLOCK_PAGES; i++) {
+			in = i >= r[k].first && i < r[k].first + r[k].nr;
+			page_pins += snp_ps_pins(snp_test_word(pfn + i));
+			if (snp_page_pins(pfn + i) != in) {
+				KUNIT_FAIL(test, "range %lu: page %lu has %u pins",
+					   k, i, snp_page_pins(pfn + i));
+				break;
+			}
+		}
+		KUNIT_EXPECT_EQ(test, page_pins,
+				r[k].nr - r[k].blocks * SNP_BLOCK_PAGES);
+		snp_unpin_shared(pfn + r[k].first, r[k].nr);
+		for (i = 0; i < 2 * SNP_BLOCK_PAGES; i++)
+			if (snp_test_word(pfn + i))
+				break;
+		KUNIT_EXPECT_EQ_MSG(test, i, 2 * SNP_BLOCK_PAGES,
+				    "range %lu left a page pin", k);
+		KUNIT_EXPECT_EQ(test, snp_page_lock_test_block_word(pfn), 0ULL);
+		KUNIT_EXPECT_EQ(test,
+				snp_page_lock_test_block_word(pfn + SNP_BLOCK_PAGES),
+				0ULL);
+	}
+}
+
+/*
+ * G2, G3: a block pin fails while a page of the block is private (-EPERM)
+ * or converting (-EAGAIN), and a range that fails on its block piece
+ * leaves no pin; 4 KiB pins of the other pages go on working. The block
+ * word counts exactly the pages not shared.
+ */
+static void snp_test_block_refused(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc_blocks(test);
+	unsigned long blk = pfn + SNP_BLOCK_PAGES, i;
+
+	KUNIT_ASSERT_EQ(test, snp_make_private(blk + 88, 3, 0), 0);
+	KUNIT_EXPECT_EQ(test, snp_test_unshared(blk), 3U);
+	KUNIT_EXPECT_EQ(test, snp_test_unshared(pfn), 0U);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(blk, SNP_BLOCK_PAGES), -EPERM);
+	/* Head pins taken before the block piece failed are dropped. */
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn + 7, 2 * SNP_BLOCK_PAGES - 7),
+			-EPERM);
+	for (i = 7; i < SNP_BLOCK_PAGES; i++)
+		if (snp_test_word(pfn + i))
+			break;
+	KUNIT_EXPECT_EQ(test, i, SNP_BLOCK_PAGES);
+	KUNIT_EXPECT_EQ(test, snp_test_bpins(blk), 0U);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(blk + 5, 1), 0);
+	snp_unpin_shared(blk + 5, 1);
+
+	/* Back to shared one by one: the count follows. */
+	KUNIT_ASSERT_EQ(test, snp_make_shared(blk + 89, 1, 0), 0);
+	KUNIT_EXPECT_EQ(test, snp_test_unshared(blk), 2U);
+	/* Refused and aborted conversions leave it alone. */
+	KUNIT_EXPECT_EQ(test, snp_make_private(blk + 88, 2, 0), -EINVAL);
+	KUNIT_ASSERT_EQ(test, snp_convert_begin(blk + 89, 1, SNP_PAGE_PRIVATE,
+						0, 0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, snp_test_unshared(blk), 3U);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(blk, SNP_BLOCK_PAGES), -EPERM);
+	KUNIT_ASSERT_EQ(test, snp_make_shared(blk + 88, 1, 0), 0);
+	KUNIT_ASSERT_EQ(test, snp_make_shared(blk + 90, 1, 0), 0);
+	/* Only the converting page is left: -EAGAIN. */
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(blk, SNP_BLOCK_PAGES), -EAGAIN);
+	snp_convert_end(blk + 89, 1, SNP_PAGE_PRIVATE, false);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_block_word(blk), 0ULL);
+
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(blk, SNP_BLOCK_PAGES), 0);
+	snp_unpin_shared(blk, SNP_BLOCK_PAGES);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_block_word(blk), 0ULL);
+}
+
+/* G2: NOWAIT fails on a block pin, naming the page, and changes nothing. */
+static void snp_test_block_nowait_busy(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc_blocks(test);
+	unsigned long bad = 0;
+
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn, SNP_BLOCK_PAGES), 0);
+	KUNIT_EXPECT_EQ(test, snp_convert_begin(pfn + 500, 20,
+						SNP_PAGE_PRIVATE,
+						SNP_CONVERT_NOWAIT, 0, &bad),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, bad, pfn + 500);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_block_word(pfn),
+			SNP_BS_PIN_BIAS);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_block_word(pfn + SNP_BLOCK_PAGES),
+			0ULL);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn + 500), 0U);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn + 519), SNP_PAGE_SHARED);
+	/* A page outside the pinned block converts. */
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn + SNP_BLOCK_PAGES, 1,
+					       SNP_CONVERT_NOWAIT), 0);
+	snp_unpin_shared(pfn, SNP_BLOCK_PAGES);
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn + 500, 12,
+					       SNP_CONVERT_NOWAIT), 0);
+}
+
+/* G2: the wait for a block pin times out with -EBUSY, nothing changed. */
+static void snp_test_block_timeout(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc_blocks(test);
+	unsigned long timeouts = snp_stat_read(SNP_STAT_TIMEOUTS);
+	unsigned long waits = snp_stat_read(SNP_STAT_BLOCK_WAITS);
+	unsigned long bad = 0;
+
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn, SNP_BLOCK_PAGES), 0);
+	KUNIT_EXPECT_EQ(test, snp_convert_begin(pfn + 3, 1, SNP_PAGE_PRIVATE, 0,
+						100, &bad), -EBUSY);
+	KUNIT_EXPECT_EQ(test, bad, pfn + 3);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_TIMEOUTS), timeouts + 1);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_BLOCK_WAITS), waits + 1);
+	/* Unpinned, uncounted; WAITER may stay set with the pin. */
+	KUNIT_EXPECT_EQ(test, snp_test_unshared(pfn), 0U);
+	KUNIT_EXPECT_EQ(test, snp_test_bpins(pfn), 1U);
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn + 3), 0U);
+	snp_unpin_shared(pfn, SNP_BLOCK_PAGES);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_block_word(pfn), 0ULL);
+}
+
+/*
+ * Thread body: once the converter waits on the block, check that new
+ * block pins fail and that the pages still take 4 KiB pins; trade the
+ * block pin for a 4 KiB pin of the converted page, and drop that once the
+ * converter waits on the page.
+ */
+static int snp_test_block_trade_fn(struct snp_test_thread *t)
+{
+	unsigned long end = jiffies + msecs_to_jiffies(SNP_TEST_POLL_MS);
+	unsigned long page = (unsigned long)t->arg;
+	int ret = 0;
+
+	while (!(snp_page_lock_test_block_word(t->pfn) & SNP_BS_WAITER)) {
+		if (time_after(jiffies, end))
+			return -ETIMEDOUT;
+		usleep_range(1000, 2000);
+	}
+	msleep(50);
+	if (snp_pin_shared(t->pfn, SNP_BLOCK_PAGES) != -EAGAIN)
+		ret = -EPROTO;
+	if (snp_page_state(page) != SNP_PAGE_SHARED)
+		ret = -EPROTO;
+	/* Counted, not marked: a 4 KiB pin of the page still succeeds. */
+	if (snp_pin_shared(page, 1)) {
+		snp_unpin_shared(t->pfn, SNP_BLOCK_PAGES);
+		return -EPROTO;
+	}
+	snp_unpin_shared(t->pfn, SNP_BLOCK_PAGES);
+	if (!snp_test_wait_for_waiter(page))
+		ret = -ETIMEDOUT;
+	msleep(50);
+	if (snp_page_state(page) != SNP_PAGE_CONVERTING)
+		ret = -EPROTO;
+	snp_unpin_shared(page, 1);
+	return ret;
+}
+
+/*
+ * G2, G3: a conversion of a page waits for the pin of its block, blocks
+ * new block pins meanwhile, then waits for the 4 KiB pin the holder took
+ * instead; no wake-up is lost and WAITER is not left set.
+ */
+static void snp_test_block_convert_waits(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc_blocks(test);
+	unsigned long waits = snp_stat_read(SNP_STAT_BLOCK_WAITS);
+	struct snp_test_thread *t;
+	int ret;
+
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn, SNP_BLOCK_PAGES), 0);
+	t = snp_test_thread_start(test, snp_test_block_trade_fn, pfn,
+				  SNP_BLOCK_PAGES, (void *)(pfn + 77));
+	ret = snp_convert_begin(pfn + 77, 1, SNP_PAGE_PRIVATE, 0,
+				SNP_TEST_LONG_MS, NULL);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_TRUE(test, snp_test_thread_join(t, SNP_TEST_LONG_MS));
+	KUNIT_EXPECT_EQ(test, t->ret, 0);
+	if (!ret)
+		KUNIT_EXPECT_EQ(test, snp_convert_end(pfn + 77, 1,
+						      SNP_PAGE_PRIVATE, true),
+				0);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn + 77), SNP_PAGE_PRIVATE);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_BLOCK_WAITS), waits + 1);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn + 77), 0U);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_block_word(pfn),
+			SNP_BS_UNSHARED_ONE);
+}
+
+/* G3: a saturated block count refuses block pins, -EOVERFLOW. */
+static void snp_test_block_saturation(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc_blocks(test);
+
+	KUNIT_ASSERT_EQ(test, snp_page_lock_test_add_block_pins(pfn,
+								SNP_BS_PINS_MAX - 1),
+			0);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, SNP_BLOCK_PAGES), 0);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, SNP_BLOCK_PAGES), -EOVERFLOW);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, 2 * SNP_BLOCK_PAGES),
+			-EOVERFLOW);
+	KUNIT_EXPECT_EQ(test, snp_test_bpins(pfn), (u32)SNP_BS_PINS_MAX);
+	KUNIT_EXPECT_EQ(test, snp_test_bpins(pfn + SNP_BLOCK_PAGES), 0U);
+	/* 4 KiB pins do not touch the block word. */
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn + 1, 1), 0);
+	snp_unpin_shared(pfn + 1, 1);
+	snp_unpin_shared(pfn, SNP_BLOCK_PAGES);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_add_block_pins(pfn,
+								1 - (long)SNP_BS_PINS_MAX),
+			0);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_block_word(pfn), 0ULL);
+	KUNIT_EXPECT_EQ(test, snp_pin_shared(pfn, SNP_BLOCK_PAGES), 0);
+	snp_unpin_shared(pfn, SNP_BLOCK_PAGES);
+}
+
+/* Block pinners and a 4 KiB pinner against a converter of pages inside. */
+struct snp_block_stress {
+	unsigned long pfn;
+	unsigned long deadline;
+	atomic_t violations;
+	atomic_t bheld;
+	atomic_long_t pins;
+	atomic_long_t refused;
+};
+
+static int snp_block_stress_pinner(struct snp_test_thread *t)
+{
+	struct snp_block_stress *s = t->arg;
+	bool block = t->nr_pages;
+	unsigned long i, p;
+	int ret;
+
+	while (time_before(jiffies, s->deadline)) {
+		p = s->pfn + get_random_u32_below(SNP_BLOCK_PAGES);
+		ret = block ? snp_pin_shared(s->pfn, SNP_BLOCK_PAGES) :
+			      snp_pin_shared(p, 1);
+		if (ret == -EPERM || ret == -EAGAIN) {
+			atomic_long_inc(&s->refused);
+			snp_test_dawdle();
+			continue;
+		}
+		if (ret) {
+			atomic_inc(&s->violations);
+			continue;
+		}
+		atomic_long_inc(&s->pins);
+		if (block) {
+			atomic_inc(&s->bheld);
+			/* No page of a pinned block is private. */
+			for (i = 0; i < SNP_BLOCK_PAGES; i++)
+				if (snp_page_state(s->pfn + i) ==
+				    SNP_PAGE_PRIVATE)
+					atomic_inc(&s->violations);
+		} else if (snp_page_state(p) == SNP_PAGE_PRIVATE) {
+			atomic_inc(&s->violations);
+		}
+		snp_test_dawdle();
+		if (block) {
+			atomic_dec(&s->bheld);
+			snp_unpin_shared(s->pfn, SNP_BLOCK_PAGES);
+		} else {
+			snp_unpin_shared(p, 1);
+		}
+		cond_resched();
+	}
+	return 0;
+}
+
+/* G2, G3 under concurrency: block pins against page conversions. */
+static void snp_test_block_stress(struct kunit *test)
+{
+	unsigned long waits = snp_stat_read(SNP_STAT_BLOCK_WAITS);
+	unsigned long conversions = 0, failures = 0, p, n;
+	struct snp_test_thread *t[3];
+	struct snp_block_stress *s;
+	int i, ret;
+
+	s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	s->pfn = snp_test_alloc_blocks(test);
+	s->deadline = jiffies + msecs_to_jiffies(500);
+
+	/* Two block pinners (nr_pages != 0) and a 4 KiB pinner. */
+	for (i = 0; i < 3; i++)
+		t[i] = snp_test_thread_start(test, snp_block_stress_pinner, 0,
+					     i < 2, s);
+
+	while (time_before(jiffies, s->deadline)) {
+		p = s->pfn + get_random_u32_below(SNP_BLOCK_PAGES - 4);
+		n = 1 + get_random_u32_below(4);
+		ret = snp_convert_begin(p, n, SNP_PAGE_PRIVATE, 0,
+					SNP_TEST_LONG_MS, NULL);
+		if (ret) {
+			/* Pins drain fast: -EBUSY means a lost wake-up. */
+			failures++;
+			break;
+		}
+		if (atomic_read(&s->bheld))
+			atomic_inc(&s->violations);
+		ret = snp_convert_end(p, n, SNP_PAGE_PRIVATE, true);
+		snp_test_dawdle();
+		ret |= snp_make_shared(p, n, 0);
+		if (ret) {
+			failures++;
+			break;
+		}
+		conversions++;
+		snp_test_dawdle();
+	}
+
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_TRUE(test, snp_test_thread_join(t[i],
+							     SNP_TEST_LONG_MS));
+	kunit_info(test, "%lu conversions, %lu block waits, %ld pins, %ld refused\n",
+		   conversions, snp_stat_read(SNP_STAT_BLOCK_WAITS) - waits,
+		   atomic_long_read(&s->pins), atomic_long_read(&s->refused));
+	KUNIT_EXPECT_EQ(test, atomic_read(&s->violations), 0);
+	KUNIT_EXPECT_EQ(test, failures, 0UL);
+	KUNIT_EXPECT_GT(test, conversions, 0UL);
+	KUNIT_EXPECT_GT(test, atomic_long_read(&s->refused), 0L);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_block_word(s->pfn), 0ULL);
+	for (p = 0; p < SNP_BLOCK_PAGES; p++)
+		if (snp_test_word(s->pfn + p))
+			break;
+	KUNIT_EXPECT_EQ(test, p, SNP_BLOCK_PAGES);
+}
+
 static struct kunit_case snp_page_lock_cases[] = {
 	KUNIT_CASE(snp_test_pin_unpin_counts),
 	KUNIT_CASE(snp_test_pin_private_eperm),
@@ -1617,6 +2002,13 @@ static struct kunit_case snp_page_lock_cases[] = {
 	KUNIT_CASE(snp_test_range_across_section),
 	KUNIT_CASE(snp_test_hole_uses_sink),
 	KUNIT_CASE_PARAM(snp_test_stress, snp_stress_gen_params),
+	KUNIT_CASE(snp_test_block_range_pieces),
+	KUNIT_CASE(snp_test_block_refused),
+	KUNIT_CASE(snp_test_block_nowait_busy),
+	KUNIT_CASE(snp_test_block_timeout),
+	KUNIT_CASE(snp_test_block_convert_waits),
+	KUNIT_CASE(snp_test_block_saturation),
+	KUNIT_CASE(snp_test_block_stress),
 	{}
 };
 

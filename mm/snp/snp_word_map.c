@@ -20,6 +20,10 @@
  * The table covers every pfn up to the highest possible one at boot and
  * grows at hot-add beyond it; a grown table replaces the old one, which is
  * kept, as lock-free readers may still look at it.
+ *
+ * The block words of a chunk's 2 MiB blocks (snp_block_word()) are a
+ * second, small array per chunk with a table of its own, set up and grown
+ * with the first; a block never spans two chunks.
  */
 
 #define pr_fmt(fmt) "snp_page_lock: " fmt
@@ -52,27 +56,46 @@ static struct snp_page_word *snp_sink_of(unsigned long chunk)
 	return snp_chunk_base(snp_word_map.sink, chunk);
 }
 
+static atomic64_t *snp_chunk_bbase(atomic64_t *bwords, unsigned long chunk)
+{
+	return bwords - (chunk << (SNP_MAP_SHIFT - SNP_BLOCK_SHIFT));
+}
+
+static atomic64_t *snp_bsink_of(unsigned long chunk)
+{
+	return snp_chunk_bbase(snp_word_map.bsink, chunk);
+}
+
 /* Make the table cover @nr chunks; new chunks point at the sink. */
 static int snp_word_map_grow(unsigned long nr)
 {
 	struct snp_page_word **map;
 	unsigned long c, old = snp_word_map.nr;
+	atomic64_t **bmap;
 
 	lockdep_assert_held(&snp_word_map_lock);
 	if (nr <= old)
 		return 0;
 	map = kvcalloc(nr, sizeof(*map), GFP_KERNEL);
-	if (!map)
+	bmap = kvcalloc(nr, sizeof(*bmap), GFP_KERNEL);
+	if (!map || !bmap) {
+		kvfree(map);
+		kvfree(bmap);
 		return -ENOMEM;
-	for (c = 0; c < nr; c++)
+	}
+	for (c = 0; c < nr; c++) {
 		map[c] = c < old ? snp_word_map.map[c] : snp_sink_of(c);
+		bmap[c] = c < old ? snp_word_map.bmap[c] : snp_bsink_of(c);
+	}
 	/*
-	 * The old table stays: a reader may still be looking at it. The
-	 * entries before the table (readers depend on the address they
+	 * The old tables stay: a reader may still be looking at them. The
+	 * entries before the tables (readers depend on the address they
 	 * load)...
 	 */
 	smp_store_release(&snp_word_map.map, map);
-	/* ...and the table before its size (acquire in snp_state_word()). */
+	/* Likewise for the block words' table (snp_block_word()). */
+	smp_store_release(&snp_word_map.bmap, bmap);
+	/* ...and the tables before their size (acquire in the lookups). */
 	smp_store_release(&snp_word_map.nr, nr);
 	return 0;
 }
@@ -81,14 +104,23 @@ static int snp_word_map_grow(unsigned long nr)
 static int snp_word_map_populate(unsigned long chunk, int nid)
 {
 	struct snp_page_word *words;
+	atomic64_t *bwords;
 
 	lockdep_assert_held(&snp_word_map_lock);
 	if (snp_word_map.map[chunk] != snp_sink_of(chunk))
 		return 0;
 	words = kvcalloc_node(SNP_MAP_PAGES, sizeof(*words), GFP_KERNEL, nid);
-	if (!words)
+	bwords = kvcalloc_node(SNP_MAP_BLOCKS, sizeof(*bwords), GFP_KERNEL,
+			       nid);
+	if (!words || !bwords) {
+		kvfree(words);
+		kvfree(bwords);
 		return -ENOMEM;
-	/* Zeroed words before the pointer: release pairs with READ_ONCE. */
+	}
+	/* Zeroed words before the pointers: release pairs with READ_ONCE. */
+	smp_store_release(&snp_word_map.bmap[chunk],
+			  snp_chunk_bbase(bwords, chunk));
+	/* Same pairing, for the page words. */
 	smp_store_release(&snp_word_map.map[chunk],
 			  snp_chunk_base(words, chunk));
 	return 0;
@@ -135,14 +167,22 @@ static void __init snp_word_map_free(void)
 {
 	unsigned long c;
 
-	for (c = 0; c < snp_word_map.nr; c++)
-		if (snp_word_map.map[c] != snp_sink_of(c))
-			kvfree(snp_word_map.map[c] + (c << SNP_MAP_SHIFT));
+	for (c = 0; c < snp_word_map.nr; c++) {
+		if (snp_word_map.map[c] == snp_sink_of(c))
+			continue;
+		kvfree(snp_word_map.map[c] + (c << SNP_MAP_SHIFT));
+		kvfree(snp_word_map.bmap[c] +
+		       (c << (SNP_MAP_SHIFT - SNP_BLOCK_SHIFT)));
+	}
 	kvfree(snp_word_map.map);
+	kvfree(snp_word_map.bmap);
 	kvfree(snp_word_map.sink);
+	kvfree(snp_word_map.bsink);
 	snp_word_map.nr = 0;
 	snp_word_map.map = NULL;
+	snp_word_map.bmap = NULL;
 	snp_word_map.sink = NULL;
+	snp_word_map.bsink = NULL;
 }
 
 static int snp_word_map_notify(struct notifier_block *nb, unsigned long action,
@@ -176,10 +216,16 @@ int __init snp_word_map_init(void)
 	end = max_t(u64, max_pfn, max_possible_pfn);
 	nr = max_t(unsigned long, DIV_ROUND_UP(end, SNP_MAP_PAGES), 1);
 
+	/* A block never straddles two chunks. */
+	BUILD_BUG_ON(SNP_MAP_SHIFT < SNP_BLOCK_SHIFT);
 	snp_word_map.sink = kvcalloc(SNP_MAP_PAGES, sizeof(*snp_word_map.sink),
 				     GFP_KERNEL);
-	if (!snp_word_map.sink)
-		return -ENOMEM;
+	snp_word_map.bsink = kvcalloc(SNP_MAP_BLOCKS,
+				      sizeof(*snp_word_map.bsink), GFP_KERNEL);
+	if (!snp_word_map.sink || !snp_word_map.bsink) {
+		ret = -ENOMEM;
+		goto free_sink;
+	}
 	/* First, so that no memory comes online unseen; it takes the lock. */
 	ret = register_memory_notifier(&snp_word_map_nb);
 	if (ret)
@@ -197,7 +243,9 @@ int __init snp_word_map_init(void)
 		goto unregister;
 
 	pr_info("state words for %lu pages (%lu KiB), map of %lu chunks\n",
-		words, words * sizeof(struct snp_page_word) / SZ_1K, nr);
+		words, (words * sizeof(struct snp_page_word) +
+			(words >> SNP_BLOCK_SHIFT) * sizeof(atomic64_t)) / SZ_1K,
+		nr);
 	return 0;
 
 unregister:
@@ -208,7 +256,9 @@ unregister:
 	return ret;
 free_sink:
 	kvfree(snp_word_map.sink);
+	kvfree(snp_word_map.bsink);
 	snp_word_map.sink = NULL;
+	snp_word_map.bsink = NULL;
 	return ret;
 }
 
