@@ -55,7 +55,10 @@
 /**
  * struct snp_pl_file - one open file of /dev/snp_page_lock
  * @pins: pfn -> xa_mk_value(number of pins taken through this file)
- * @lock: serialises PIN, UNPIN and QUERY on @pins and @mms
+ * @blocks: 2 MiB block number -> xa_mk_value(number of those pins held as
+ *	    one block pin each, see snp_pl_piece()); never more than the
+ *	    @pins count of any page of the block
+ * @lock: serialises PIN, UNPIN and QUERY on @pins, @blocks and @mms
  * @mms: the &struct snp_pl_mm of every mm that pinned through this file
  * @poll_wait: woken when an entry of @pins gains or loses the
  *	       %SNP_PL_WAITED mark (EPOLLPRI: some entry is marked)
@@ -64,6 +67,7 @@
  */
 struct snp_pl_file {
 	struct xarray pins;
+	struct xarray blocks;
 	struct mutex lock;	/* PIN, UNPIN and QUERY of this file */
 	struct list_head mms;
 	wait_queue_head_t poll_wait;
@@ -421,6 +425,48 @@ undo:
 	return ret;
 }
 
+/* Block pins @pf holds on block @blk. */
+static unsigned long snp_pl_block_pins(struct snp_pl_file *pf,
+				       unsigned long blk)
+{
+	void *entry = xa_load(&pf->blocks, blk);
+
+	return entry ? xa_to_value(entry) : 0;
+}
+
+/* Count one more (@delta 1, may fail) or one less (-1, never fails). */
+static int snp_pl_count_block_pin(struct snp_pl_file *pf, unsigned long blk,
+				  int delta)
+{
+	unsigned long n = snp_pl_block_pins(pf, blk) + delta;
+
+	if (!n) {
+		xa_erase(&pf->blocks, blk);
+		return 0;
+	}
+	return xa_err(xa_store(&pf->blocks, blk, xa_mk_value(n),
+			       GFP_KERNEL_ACCOUNT));
+}
+
+/*
+ * The pieces PIN pins @pages in: a naturally aligned 2 MiB block of
+ * physically contiguous pages (a THP, hugetlb) that the range covers whole,
+ * in order, is one block pin, which is one atomic instead of 512; any
+ * other page is a 4 KiB pin. Returns the pages of the piece at @i.
+ */
+static unsigned long snp_pl_piece(struct page **pages, unsigned long i,
+				  unsigned long nr)
+{
+	unsigned long pfn = page_to_pfn(pages[i]), k;
+
+	if (!IS_ALIGNED(pfn, SNP_BLOCK_PAGES) || nr - i < SNP_BLOCK_PAGES)
+		return 1;
+	for (k = 1; k < SNP_BLOCK_PAGES; k++)
+		if (page_to_pfn(pages[i + k]) != pfn + k)
+			return 1;
+	return SNP_BLOCK_PAGES;
+}
+
 /*
  * Drop one pin of a file on @pfn: the GUP pin and the shared pin. The GUP
  * pin goes first, so that a converter woken by the shared unpin does not
@@ -437,6 +483,64 @@ static void snp_pl_unpin_page(unsigned long pfn)
 	unpin_user_page(page);
 	snp_unpin_shared(pfn, 1);
 	put_page(page);
+}
+
+/*
+ * Drop the pin of @pfn that was just unrecorded from an mm of @pf: count it
+ * down in @pf->pins and drop it. If all the pins @pf holds on @pfn are
+ * block pins, one of them is first traded for 4 KiB pins of its pages
+ * (the others of the block stay pinned).
+ */
+static void snp_pl_drop_pin(struct snp_pl_file *pf, unsigned long pfn)
+{
+	unsigned long blk = pfn >> SNP_BLOCK_SHIFT;
+	unsigned long bpins = snp_pl_block_pins(pf, blk);
+	void *entry = xa_load(&pf->pins, pfn);
+
+	if (bpins && entry && xa_to_value(entry) <= bpins) {
+		snp_split_block_pin(blk << SNP_BLOCK_SHIFT);
+		snp_pl_count_block_pin(pf, blk, -1);
+	}
+	snp_pl_put_pfn(pf, pfn, true);
+	snp_pl_unpin_page(pfn);
+}
+
+/*
+ * If the most recent pins at the @left (or more) user pages from @upn of
+ * @pm are on the pages of one aligned block, in order, and @pf holds a
+ * block pin on it, drop the 512 pins at once with that block pin (GUP pins
+ * first, as snp_pl_unpin_page()). Returns whether it did.
+ */
+static bool snp_pl_unpin_block_at(struct snp_pl_file *pf,
+				  struct snp_pl_mm *pm, unsigned long upn,
+				  unsigned long left)
+{
+	struct snp_pl_pin *pin = xa_load(&pm->addrs, upn);
+	unsigned long base, k;
+
+	if (left < SNP_BLOCK_PAGES || !pin ||
+	    !IS_ALIGNED(pin->pfn, SNP_BLOCK_PAGES))
+		return false;
+	base = pin->pfn;
+	if (!snp_pl_block_pins(pf, base >> SNP_BLOCK_SHIFT))
+		return false;
+	for (k = 1; k < SNP_BLOCK_PAGES; k++) {
+		pin = xa_load(&pm->addrs, upn + k);
+		if (!pin || pin->pfn != base + k)
+			return false;
+	}
+
+	for (k = 0; k < SNP_BLOCK_PAGES; k++) {
+		snp_pl_unrecord(pm, upn + k);
+		snp_pl_put_pfn(pf, base + k, true);
+		get_page(pfn_to_page(base + k));
+		unpin_user_page(pfn_to_page(base + k));
+	}
+	snp_unpin_shared(base, SNP_BLOCK_PAGES);
+	snp_pl_count_block_pin(pf, base >> SNP_BLOCK_SHIFT, -1);
+	for (k = 0; k < SNP_BLOCK_PAGES; k++)
+		put_page(pfn_to_page(base + k));
+	return true;
 }
 
 /* ------------------------------------------------------------------------
@@ -511,11 +615,11 @@ static int snp_pl_pin(struct snp_pl_ucmd *ucmd)
 	struct snp_pl_range *cmd = ucmd->cmd;
 	struct snp_pl_file *pf = ucmd->pf;
 	struct mm_struct *mm = current->mm;
-	unsigned long addr, nr, got = 0, i;
+	unsigned long addr, nr, got = 0, i, k, n = 1, pfn;
 	unsigned int retries = 0;
 	struct snp_pl_mm *pm;
 	struct page **pages;
-	int ret, n;
+	int ret, want;
 
 	if (cmd->flags)
 		return -EINVAL;
@@ -540,8 +644,8 @@ static int snp_pl_pin(struct snp_pl_ucmd *ucmd)
 		goto out_free;
 
 	while (got < nr) {
-		n = min_t(unsigned long, nr - got, INT_MAX);
-		ret = pin_user_pages_fast(addr + got * PAGE_SIZE, n,
+		want = min_t(unsigned long, nr - got, INT_MAX);
+		ret = pin_user_pages_fast(addr + got * PAGE_SIZE, want,
 					  FOLL_WRITE | FOLL_LONGTERM,
 					  pages + got);
 		if (ret <= 0) {
@@ -566,10 +670,23 @@ static int snp_pl_pin(struct snp_pl_ucmd *ucmd)
 	ret = snp_pl_track(pf, pm, addr, pages, nr);
 	if (ret)
 		goto out_free_mm;
-	for (i = 0; i < nr; i++) {
-		ret = snp_pin_shared(page_to_pfn(pages[i]), 1);
-		if (ret)
+	for (i = 0; i < nr; i += n) {
+		n = snp_pl_piece(pages, i, nr);
+		pfn = page_to_pfn(pages[i]);
+		if (n > 1) {
+			ret = snp_pl_count_block_pin(pf, pfn >> SNP_BLOCK_SHIFT,
+						     1);
+			if (ret)
+				goto out_unpin_shared;
+		}
+		ret = snp_pin_shared(pfn, n);
+		if (ret) {
+			if (n > 1)
+				snp_pl_count_block_pin(pf,
+						       pfn >> SNP_BLOCK_SHIFT,
+						       -1);
 			goto out_unpin_shared;
+		}
 		cond_resched();
 	}
 	pm->nr_pinned += nr;
@@ -578,9 +695,23 @@ static int snp_pl_pin(struct snp_pl_ucmd *ucmd)
 	return 0;
 
 out_unpin_shared:
+	/* The page that refused, in a block that did. */
 	ucmd->bad = i;
-	while (i--)
-		snp_unpin_shared(page_to_pfn(pages[i]), 1);
+	for (k = 0; n > 1 && k < n; k++) {
+		if (snp_page_state(page_to_pfn(pages[i + k])) !=
+		    SNP_PAGE_SHARED) {
+			ucmd->bad = i + k;
+			break;
+		}
+	}
+	/* The same pieces, up to the one that failed. */
+	for (k = 0; k < i; k += n) {
+		n = snp_pl_piece(pages, k, nr);
+		pfn = page_to_pfn(pages[k]);
+		snp_unpin_shared(pfn, n);
+		if (n > 1)
+			snp_pl_count_block_pin(pf, pfn >> SNP_BLOCK_SHIFT, -1);
+	}
 	for (i = 0; i < nr; i++) {
 		snp_pl_unrecord(pm, (addr >> PAGE_SHIFT) + i);
 		snp_pl_put_pfn(pf, page_to_pfn(pages[i]), true);
@@ -625,7 +756,7 @@ static int snp_pl_unpin(struct snp_pl_ucmd *ucmd)
 {
 	struct snp_pl_range *cmd = ucmd->cmd;
 	struct snp_pl_file *pf = ucmd->pf;
-	unsigned long nr, i, upn;
+	unsigned long nr, i, n, upn;
 	struct snp_pl_mm *pm;
 	int ret;
 
@@ -653,11 +784,12 @@ static int snp_pl_unpin(struct snp_pl_ucmd *ucmd)
 	}
 
 	/* Pass 2: cannot fail. */
-	for (i = 0; i < nr; i++) {
-		unsigned long pfn = snp_pl_unrecord(pm, upn + i);
-
-		snp_pl_put_pfn(pf, pfn, true);
-		snp_pl_unpin_page(pfn);
+	for (i = 0; i < nr; i += n) {
+		n = 1;
+		if (snp_pl_unpin_block_at(pf, pm, upn + i, nr - i))
+			n = SNP_BLOCK_PAGES;
+		else
+			snp_pl_drop_pin(pf, snp_pl_unrecord(pm, upn + i));
 		cond_resched();
 	}
 	pm->nr_pinned -= nr;
@@ -928,6 +1060,7 @@ static int snp_pl_open(struct inode *inode, struct file *file)
 	if (!pf)
 		return -ENOMEM;
 	xa_init(&pf->pins);
+	xa_init(&pf->blocks);
 	mutex_init(&pf->lock);
 	INIT_LIST_HEAD(&pf->mms);
 	init_waitqueue_head(&pf->poll_wait);
@@ -965,15 +1098,21 @@ static int snp_pl_release(struct inode *inode, struct file *file)
 	/* Each pin is returned to the mm it was charged to. */
 	list_for_each_entry_safe(pm, tmp, &pf->mms, node) {
 		xa_for_each(&pm->addrs, upn, pin) {
-			while (xa_load(&pm->addrs, upn))
-				snp_pl_unpin_page(snp_pl_unrecord(pm, upn));
+			while (xa_load(&pm->addrs, upn)) {
+				if (!snp_pl_unpin_block_at(pf, pm, upn,
+							   ULONG_MAX))
+					snp_pl_drop_pin(pf,
+							snp_pl_unrecord(pm, upn));
+			}
 			cond_resched();
 		}
 		snp_pl_uncharge(pm->mm, pm->nr_pinned);
 		pm->nr_pinned = 0;
 		snp_pl_free_mm(pm);
 	}
+	WARN_ON_ONCE(!xa_empty(&pf->pins) || !xa_empty(&pf->blocks));
 	xa_destroy(&pf->pins);
+	xa_destroy(&pf->blocks);
 
 	snp_pl_pool_destroy(pf->pool, file);
 	mutex_destroy(&pf->lock);
