@@ -3,7 +3,8 @@
  * Torture test for the snp_page_lock layer, in the style of
  * kernel/locking/locktorture.c.
  *
- * Pinner threads pin random ranges of a block of pages, check under the
+ * Pinner threads pin random ranges of a block of pages (some of them
+ * whole 2 MiB blocks, which are block pins), check under the
  * pin that every page is shared (state word, and a direct-map access that
  * must not fault), write to the pages through snp_kmap_local_pfn() or the
  * direct map, and unpin. GUP threads take page references the way a
@@ -51,14 +52,16 @@ torture_param(int, nr_pinners, -1, "Pinner threads (default: 2 per online CPU)")
 torture_param(int, nr_converters, 2, "Converter threads (default 2)");
 torture_param(int, nr_gup, 2,
 	      "GUP-fast threads taking page references through a user mapping (default 2)");
-torture_param(uint, order, 6,
-	      "The pages tortured: one block of 2^order pages (default 6)");
+torture_param(uint, order, 10,
+	      "The pages tortured: one block of 2^order pages (default 10)");
 torture_param(uint, max_range, 8,
 	      "Largest range pinned or converted at once, in pages");
 torture_param(uint, duration, 60, "Seconds to run (default 60)");
 torture_param(uint, hold_us, 20, "Longest time a pin is held, in microseconds");
 torture_param(uint, nowait_pct, 50,
 	      "Percentage of conversions using SNP_CONVERT_NOWAIT");
+torture_param(uint, block_pct, 10,
+	      "Percentage of range pins covering whole 2 MiB blocks (block pins; needs order >= 9)");
 
 static char result[256] = "not run";
 module_param_string(result, result, sizeof(result), 0444);
@@ -67,6 +70,7 @@ MODULE_PARM_DESC(result, "Summary of the last run");
 /* Operation and violation counters, summed over all threads. */
 enum {
 	T_PIN_OK,
+	T_BLOCK_PIN_OK,
 	T_PIN_EAGAIN,
 	T_PIN_EPERM,
 	T_PIN_OTHER,
@@ -83,7 +87,7 @@ enum {
 };
 
 static const char * const t_names[T_NR] = {
-	"pins", "pin_eagain", "pin_eperm", "pin_other", "kmaps",
+	"pins", "block_pins", "pin_eagain", "pin_eperm", "pin_other", "kmaps",
 	"kmap_fail", "to_private", "to_shared", "conv_ebusy",
 	"conv_other", "gup_refs", "gup_miss", "violations",
 };
@@ -134,6 +138,25 @@ static void t_pick(struct rnd_state *rnd, unsigned long first,
 
 	*pfn = base_pfn + first + start;
 	*nr = min(len, count - start);
+}
+
+/*
+ * A range that covers whole 2 MiB blocks, taken as block pins: one or two
+ * blocks from a block boundary, or from 1-3 pages before one (a head of
+ * 4 KiB pins), clipped to the pages.
+ */
+static void t_pick_blocks(struct rnd_state *rnd, unsigned long *pfn,
+			  unsigned long *nr)
+{
+	unsigned long blocks = nr_pages / SNP_BLOCK_PAGES;
+	unsigned long start = (prandom_u32_state(rnd) % blocks) *
+			      SNP_BLOCK_PAGES;
+	unsigned long head = min(start, (unsigned long)prandom_u32_state(rnd) % 4);
+
+	start -= head;
+	*pfn = base_pfn + start;
+	*nr = min(head + (1 + prandom_u32_state(rnd) % 2) * SNP_BLOCK_PAGES,
+		  nr_pages - start);
 }
 
 /* A page the host holds must be reachable through the direct map. */
@@ -348,14 +371,20 @@ static int t_pinner(void *arg)
 	struct rnd_state rnd;
 	unsigned long pfn, nr, i;
 	u32 tag = (uintptr_t)arg;
+	bool block;
 	u32 *p;
 	int ret;
 
 	prandom_seed_state(&rnd, get_random_u64());
 	while (!kthread_should_stop()) {
-		t_pick(&rnd, 0, nr_pages, &pfn, &nr);
+		block = nr_pages >= SNP_BLOCK_PAGES &&
+			prandom_u32_state(&rnd) % 100 < block_pct;
+		if (block)
+			t_pick_blocks(&rnd, &pfn, &nr);
+		else
+			t_pick(&rnd, 0, nr_pages, &pfn, &nr);
 
-		if (prandom_u32_state(&rnd) & 1) {
+		if (!block && (prandom_u32_state(&rnd) & 1)) {
 			/* A short-term mapping: snp_kmap_local_pfn(). */
 			p = snp_kmap_local_pfn(pfn);
 			if (IS_ERR(p)) {
@@ -375,7 +404,7 @@ static int t_pinner(void *arg)
 			ret = snp_pin_shared(pfn, nr);
 			switch (ret) {
 			case 0:
-				t_inc(T_PIN_OK);
+				t_inc(block ? T_BLOCK_PIN_OK : T_PIN_OK);
 				t_hold(pfn, nr, 1);
 				for (i = 0; i < nr; i++)
 					t_check_pinned(pfn + i, tag);
@@ -578,6 +607,7 @@ static int t_supervisor(void *arg)
 	t_destroy_user();
 
 	ops = atomic_long_read(&t_count[T_PIN_OK]) +
+	      atomic_long_read(&t_count[T_BLOCK_PIN_OK]) +
 	      atomic_long_read(&t_count[T_KMAP_OK]) +
 	      atomic_long_read(&t_count[T_GUP_OK]) +
 	      atomic_long_read(&t_count[T_PRIVATE_OK]) +
@@ -585,6 +615,12 @@ static int t_supervisor(void *arg)
 	violations = atomic_long_read(&t_count[T_VIOLATIONS]) +
 		     atomic_long_read(&t_count[T_PIN_OTHER]) +
 		     atomic_long_read(&t_count[T_CONV_OTHER]);
+	/* Asked for block pins and got none: the mix was not tested. */
+	if (block_pct && nr_pages >= SNP_BLOCK_PAGES &&
+	    !atomic_long_read(&t_count[T_BLOCK_PIN_OK])) {
+		pr_err("VIOLATION: no block pin was taken\n");
+		violations++;
+	}
 	snprintf(result, sizeof(result),
 		 "%s ops=%ld violations=%ld pinners=%d converters=%d gup=%d pages=%lu duration=%us",
 		 violations || !ops ? "FAILURE" : "SUCCESS", ops, violations,
@@ -613,7 +649,7 @@ static int __init snp_page_lock_torture_init(void)
 	if (nr_pinners < 0)
 		nr_pinners = 2 * num_online_cpus();
 	if (nr_pinners < 0 || nr_converters < 0 || nr_gup < 0 || !max_range ||
-	    order > MAX_PAGE_ORDER || nowait_pct > 100 ||
+	    order > MAX_PAGE_ORDER || nowait_pct > 100 || block_pct > 100 ||
 	    nr_converters > (1 << order))
 		return -EINVAL;
 
@@ -661,9 +697,10 @@ static int __init snp_page_lock_torture_init(void)
 		}
 	}
 
-	pr_info("start: pinners=%d converters=%d gup=%d pages=%lu max_range=%u duration=%us hold_us=%u nowait_pct=%u backend=%s\n",
+	pr_info("start: pinners=%d converters=%d gup=%d pages=%lu max_range=%u duration=%us hold_us=%u nowait_pct=%u block_pct=%u backend=%s\n",
 		nr_pinners, nr_converters, nr_gup, nr_pages, max_range,
-		duration, hold_us, nowait_pct, snp_page_lock_backend_name());
+		duration, hold_us, nowait_pct, block_pct,
+		snp_page_lock_backend_name());
 	supervisor = kthread_run(t_supervisor, NULL, "snp_torture");
 	if (IS_ERR(supervisor)) {
 		ret = PTR_ERR(supervisor);
