@@ -9,8 +9,11 @@
 
 extern unsigned long shim_backoffs;
 extern unsigned long shim_slow_unpins;
+extern unsigned long shim_block_backoffs;
+extern unsigned long shim_block_slow_unpins;
 
 struct snp_page_word *shim_memory_init(unsigned long first_pfn,
-				       unsigned long nr_pages);
+				       unsigned long nr_pages,
+				       atomic64_t **bwords);
 
 #endif

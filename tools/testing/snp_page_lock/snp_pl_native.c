@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * snp_pl_native: the single-page pin fast path of <linux/snp_page_lock.h>
- * (compiled from include/linux/snp_page_lock_fast.h against the shims in
- * include/ and kernel_shim.c), measured natively against get_page() +
- * put_page() and folio_try_get() + folio_put() on the same CPU, in the
+ * and the block pin of a 2 MiB range (compiled from
+ * include/linux/snp_page_lock_fast.h against the shims in include/ and
+ * kernel_shim.c), measured natively against get_page() + put_page() and
+ * folio_try_get() + folio_put() on the same CPU, in the
  * style of tools/testing/radix-tree. QEMU and UML cannot show native SMP
  * costs: atomics, cache-line transfers between cores, false sharing and
  * the code GCC generates. What this cannot show: jump labels, RCU,
@@ -51,6 +52,7 @@ struct shim_page {
 
 static struct shim_page *pages;
 static struct snp_page_word *words;
+static atomic64_t *bwords;
 static int ms = 20, runs = 5, ncpus;
 
 static struct shim_page *page_of(unsigned long pfn)
@@ -101,6 +103,7 @@ static unsigned long cold_pfn(unsigned long i)
 
 enum op_kind {
 	OP_EMPTY, OP_GET_PUT, OP_TRY_GET_PUT, OP_PIN, OP_PIN_WORD, OP_LOOKUP,
+	OP_PIN_BLOCK,
 };
 
 struct op {
@@ -108,24 +111,27 @@ struct op {
 	enum op_kind kind;
 	int threads;
 	const char *pages;	/* distinct, same, adjacent, cold */
+	unsigned long nr_pages;	/* pages per op, as the kernel's CSV */
 };
 
 static const struct op ops[] = {
-	{ "empty", OP_EMPTY, 1, "distinct" },
-	{ "get_put", OP_GET_PUT, 1, "distinct" },
-	{ "try_get_put", OP_TRY_GET_PUT, 1, "distinct" },
-	{ "pin", OP_PIN, 1, "distinct" },
+	{ "empty", OP_EMPTY, 1, "distinct", 1 },
+	{ "get_put", OP_GET_PUT, 1, "distinct", 1 },
+	{ "try_get_put", OP_TRY_GET_PUT, 1, "distinct", 1 },
+	{ "pin", OP_PIN, 1, "distinct", 1 },
 	/* Where the time of pin goes. */
-	{ "pin_word", OP_PIN_WORD, 1, "distinct" },
-	{ "lookup_x2", OP_LOOKUP, 1, "distinct" },
-	{ "get_put_cold", OP_GET_PUT, 1, "cold" },
-	{ "try_get_put_cold", OP_TRY_GET_PUT, 1, "cold" },
-	{ "pin_cold", OP_PIN, 1, "cold" },
-	{ "get_put_x2", OP_GET_PUT, 2, "distinct" },
-	{ "get_put_x2_same", OP_GET_PUT, 2, "same" },
-	{ "pin_x2", OP_PIN, 2, "distinct" },
-	{ "pin_x2_same", OP_PIN, 2, "same" },
-	{ "pin_x2_adjacent", OP_PIN, 2, "adjacent" },
+	{ "pin_word", OP_PIN_WORD, 1, "distinct", 1 },
+	{ "lookup_x2", OP_LOOKUP, 1, "distinct", 1 },
+	/* A 2 MiB aligned range: one block pin (the kernel's pin_2m). */
+	{ "pin_2m", OP_PIN_BLOCK, 1, "distinct", SNP_BLOCK_PAGES },
+	{ "get_put_cold", OP_GET_PUT, 1, "cold", 1 },
+	{ "try_get_put_cold", OP_TRY_GET_PUT, 1, "cold", 1 },
+	{ "pin_cold", OP_PIN, 1, "cold", 1 },
+	{ "get_put_x2", OP_GET_PUT, 2, "distinct", 1 },
+	{ "get_put_x2_same", OP_GET_PUT, 2, "same", 1 },
+	{ "pin_x2", OP_PIN, 2, "distinct", 1 },
+	{ "pin_x2_same", OP_PIN, 2, "same", 1 },
+	{ "pin_x2_adjacent", OP_PIN, 2, "adjacent", 1 },
 };
 
 static u64 now_ns(void)
@@ -185,6 +191,18 @@ static u64 run_loop(const struct op *op, int tid, unsigned long loops)
 			OPTIMIZER_HIDE_VAR(w);
 			w = snp_state_word(p);
 			OPTIMIZER_HIDE_VAR(w);
+			break;
+		case OP_PIN_BLOCK:
+			/*
+			 * What snp_pin_shared(p, 512) + snp_unpin_shared(p,
+			 * 512) do on an aligned p: a lookup and one atomic
+			 * each, and their counters.
+			 */
+			if (unlikely(snp_pin_block(p, snp_block_word(p))))
+				abort();
+			this_cpu_inc(snp_pin_counts.pins);
+			snp_unpin_block(p, snp_block_word(p));
+			this_cpu_inc(snp_pin_counts.unpins);
 			break;
 		}
 	}
@@ -280,9 +298,9 @@ static void measure(const struct op *op)
 		run_once(op, loops, &ns[r], &wall[r]);
 	qsort(ns, runs, sizeof(ns[0]), cmp_double);
 	qsort(wall, runs, sizeof(wall[0]), cmp_double);
-	printf("%s,%d,%s,1,0,%lu,%d,%.3f,%.3f,%.3f,%.3f,0,0,0,0,ok\n", op->name,
-	       op->threads, op->pages, loops, runs, ns[runs / 2], ns[0],
-	       ns[runs - 1], wall[runs / 2]);
+	printf("%s,%d,%s,%lu,0,%lu,%d,%.3f,%.3f,%.3f,%.3f,0,0,0,0,ok\n",
+	       op->name, op->threads, op->pages, op->nr_pages, loops, runs,
+	       ns[runs / 2], ns[0], ns[runs - 1], wall[runs / 2]);
 	fflush(stdout);
 }
 
@@ -296,6 +314,138 @@ static void expect(bool cond, const char *what)
 	}
 }
 
+static bool block_pages_unpinned(unsigned long first)
+{
+	unsigned long i;
+
+	for (i = 0; i < SNP_BLOCK_PAGES; i++)
+		if (atomic_read(snp_state_word(first + i)))
+			return false;
+	return true;
+}
+
+/* Do [a, a + alen) and [b, b + blen) not overlap? */
+static bool disjoint(const void *a, size_t alen, const void *b, size_t blen)
+{
+	const char *x = a, *y = b;
+
+	return x + alen <= y || y + blen <= x;
+}
+
+/* The block words of 2 MiB ranges (issue 14). */
+static void block_check(void)
+{
+	const size_t pbytes = SNP_MAP_PAGES * sizeof(struct snp_page_word);
+	const size_t bbytes = SNP_MAP_BLOCKS * sizeof(atomic64_t);
+	atomic64_t *bsink = snp_word_map.bsink;
+	unsigned long pfn = FIRST_PFN, next = FIRST_PFN + SNP_MAP_PAGES;
+	/* In a hole, a chunk other than 0: the bias of bsink matters. */
+	unsigned long hole = 3 * SNP_MAP_PAGES + 2 * SNP_BLOCK_PAGES + 5;
+	atomic64_t *bw = snp_block_word(pfn), *nbw = snp_block_word(next);
+	u64 v;
+
+	/* The lookup: the chunk's block words, one per aligned block. */
+	expect(bw == bwords, "block word: the chunk's first block word");
+	expect(((uintptr_t)bw & 7) == 0, "block word: 8-byte aligned");
+	expect(snp_block_word(pfn + 1) == bw &&
+	       snp_block_word(pfn + SNP_BLOCK_PAGES - 1) == bw,
+	       "block word: same for the pages of one block");
+	expect(snp_block_word(pfn + SNP_BLOCK_PAGES) == bw + 1,
+	       "block word: the next block's is the next word");
+	expect(snp_block_word(next - 1) == bw + SNP_MAP_BLOCKS - 1,
+	       "block word: last block of the chunk");
+	expect(nbw == bwords + SNP_MAP_BLOCKS &&
+	       snp_block_word(next + SNP_MAP_PAGES - 1) ==
+	       nbw + SNP_MAP_BLOCKS - 1,
+	       "block word: the next chunk's, from its own bmap entry");
+	expect(disjoint(bw, bbytes, nbw, bbytes),
+	       "block words: no overlap between chunks");
+	expect(disjoint(bw, bbytes, snp_state_word(pfn), pbytes) &&
+	       disjoint(bw, bbytes, snp_state_word(next), pbytes) &&
+	       disjoint(nbw, bbytes, snp_state_word(pfn), pbytes) &&
+	       disjoint(nbw, bbytes, snp_state_word(next), pbytes),
+	       "block words: no overlap with the page words");
+	expect(disjoint(bw, 2 * bbytes, bsink, bbytes) &&
+	       disjoint(bsink, bbytes, snp_word_map.sink, pbytes),
+	       "sink block words: apart from the chunks' and the sink's");
+	expect(snp_block_word(BIT(40)) == bsink &&
+	       snp_block_word(BIT(40) + 3 * SNP_BLOCK_PAGES + 7) == bsink + 3,
+	       "beyond the map: the sink's block words");
+	expect(snp_block_word(5) == bsink &&
+	       snp_block_word(SNP_BLOCK_PAGES) == bsink + 1,
+	       "a hole: the sink's block words");
+	expect(snp_block_word(hole) == bsink + 2 &&
+	       snp_block_word(pfn - 1) == bsink + SNP_MAP_BLOCKS - 1,
+	       "a hole past chunk 0: the sink's block words, same index");
+
+	/* A block pin counts in the block word, not in the page words. */
+	expect(!snp_pin_block(pfn, bw), "block pin of a shared block");
+	expect(!snp_pin_block(pfn, bw), "block pin twice");
+	v = atomic64_read(bw);
+	expect(v == 2 * SNP_BS_PIN_BIAS && snp_bs_pins(v) == 2,
+	       "two block pins counted in the block word");
+	expect(block_pages_unpinned(pfn), "block pins: page words untouched");
+	expect(!atomic64_read(bw + 1), "block pins: next block untouched");
+	snp_unpin_block(pfn, bw);
+	snp_unpin_block(pfn, bw);
+	expect(atomic64_read(bw) == 0, "block unpinned");
+	expect(!shim_block_slow_unpins, "block unpin: no slow path");
+
+	/* An unshared page in the block: -EAGAIN, the count unchanged. */
+	atomic64_set(bw, SNP_BS_UNSHARED_ONE);
+	expect(snp_pin_block(pfn, bw) == -EAGAIN, "unshared page: -EAGAIN");
+	expect(atomic64_read(bw) == (s64)SNP_BS_UNSHARED_ONE,
+	       "unshared page: backed off");
+	atomic64_set(bw, 3 * SNP_BS_UNSHARED_ONE + SNP_BS_PIN_BIAS);
+	expect(snp_pin_block(pfn, bw) == -EAGAIN,
+	       "unshared pages, block pinned: -EAGAIN");
+	expect(atomic64_read(bw) ==
+	       (s64)(3 * SNP_BS_UNSHARED_ONE + SNP_BS_PIN_BIAS),
+	       "unshared pages, block pinned: count unchanged");
+	expect(snp_bs_unshared(atomic64_read(bw)) == 3, "unshared count");
+	expect(block_pages_unpinned(pfn), "back-off: page words untouched");
+
+	/* Saturation and an unpin without a pin. */
+	atomic64_set(bw, (s64)((SNP_BS_PINS_MAX - 1) * SNP_BS_PIN_BIAS));
+	expect(!snp_pin_block(pfn, bw), "last block pin before saturation");
+	expect(snp_pin_block(pfn, bw) == -EOVERFLOW,
+	       "block saturated: -EOVERFLOW");
+	expect((u64)atomic64_read(bw) == SNP_BS_PINS_MAX * SNP_BS_PIN_BIAS,
+	       "block saturated: count kept");
+	atomic64_set(bw, 0);
+	snp_unpin_block(pfn, bw);
+	expect(atomic64_read(bw) == 0, "block unpin without a pin is undone");
+	expect(shim_block_slow_unpins == 1, "block underflow: slow path");
+
+	/* WAITER: the last block unpin takes the slow path and clears it. */
+	atomic64_set(bw, SNP_BS_WAITER | SNP_BS_UNSHARED_ONE | SNP_BS_PIN_BIAS);
+	snp_unpin_block(pfn, bw);
+	expect(shim_block_slow_unpins == 2,
+	       "block unpin with WAITER: slow path");
+	expect(atomic64_read(bw) == (s64)SNP_BS_UNSHARED_ONE,
+	       "last block unpin clears WAITER");
+	atomic64_set(bw, 0);
+	expect(shim_block_backoffs == 3, "three block back-offs");
+
+	/* Pfns without memory: block pins count in the sink's block words. */
+	expect(!snp_pin_block(BIT(40), snp_block_word(BIT(40))),
+	       "beyond the map: block pin succeeds");
+	expect(atomic64_read(bsink) == (s64)SNP_BS_PIN_BIAS,
+	       "beyond the map: counted in the sink's block word");
+	expect(block_pages_unpinned(BIT(40)),
+	       "beyond the map: sink page words untouched");
+	snp_unpin_block(BIT(40), snp_block_word(BIT(40)));
+	expect(atomic64_read(bsink) == 0, "beyond the map: block unpinned");
+	hole &= ~(SNP_BLOCK_PAGES - 1);
+	expect(!snp_pin_block(hole, snp_block_word(hole)),
+	       "a hole: block pin succeeds");
+	expect(atomic64_read(bsink + 2) == (s64)SNP_BS_PIN_BIAS &&
+	       block_pages_unpinned(hole),
+	       "a hole: counted in the sink's block word only");
+	snp_unpin_block(hole, snp_block_word(hole));
+	expect(atomic64_read(bsink + 2) == 0, "a hole: block unpinned");
+}
+
 /* The fast path's semantics, on the code the benchmark then times. */
 static void self_check(void)
 {
@@ -303,6 +453,9 @@ static void self_check(void)
 	atomic_t *w = snp_state_word(pfn);
 
 	expect(w == &words[7].state, "state word lookup");
+	expect(snp_state_word(pfn + SNP_MAP_PAGES) ==
+	       &words[SNP_MAP_PAGES + 7].state,
+	       "state word lookup: the next chunk");
 	expect(snp_state_word(BIT(40) + 3) == &snp_word_map.sink[3].state,
 	       "beyond the map: the sink");
 	expect(!snp_pin_page_inline(BIT(40)), "beyond the map: pin succeeds");
@@ -312,6 +465,9 @@ static void self_check(void)
 	expect(!snp_pin_page_inline(5), "a hole: pin succeeds (sink)");
 	expect(atomic_read(snp_state_word(5)) == SNP_PS_PIN_BIAS,
 	       "a hole: pinned in the sink");
+	expect(snp_state_word(3 * SNP_MAP_PAGES + 5) ==
+	       &snp_word_map.sink[5].state,
+	       "a hole past chunk 0: the sink's word, same index");
 	snp_unpin_page_inline(5);
 
 	expect(!snp_pin_page_inline(pfn), "pin a shared page");
@@ -338,6 +494,8 @@ static void self_check(void)
 	expect(atomic_read(w) == 0, "unpin without a pin is undone");
 	expect(shim_backoffs == 3, "three back-offs");
 	expect(snp_pin_counts.pins == 5, "per-CPU pin count");
+
+	block_check();
 }
 
 int main(int argc, char **argv)
@@ -372,7 +530,7 @@ int main(int argc, char **argv)
 	if (ncpus < 1)
 		ncpus = 1;
 
-	words = shim_memory_init(FIRST_PFN, nr_pages);
+	words = shim_memory_init(FIRST_PFN, nr_pages, &bwords);
 	pages = aligned_alloc(64, nr_pages * sizeof(*pages));
 	if (!pages) {
 		perror("aligned_alloc");
