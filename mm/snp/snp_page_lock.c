@@ -772,22 +772,72 @@ static unsigned long snp_set_pfn(const struct snp_pfn_set *set,
 }
 
 /*
- * A page of a conversion to private leaves its block's unshared count: it
- * is shared again (commit to shared, abort). Release: the backend's work
- * on the page is done before a block pin can succeed again.
+ * Updates of the blocks' unshared counts, batched: one atomic per run of
+ * consecutive pages of a set in the same block, not one per page (a 2 MiB
+ * conversion is one).
  */
-static void snp_block_uncount(unsigned long pfn)
+struct snp_block_batch {
+	unsigned long blk;	/* block number of the run */
+	unsigned long n;	/* pages in the run */
+};
+
+#define SNP_BLOCK_BATCH_INIT	{ .blk = ULONG_MAX }
+
+/*
+ * Pages leave their block's unshared count: they are shared again (commit
+ * to shared, abort). Release: the backend's work on them is done before a
+ * block pin can succeed again.
+ */
+static void snp_block_uncount_flush(struct snp_block_batch *b)
 {
-	atomic64_fetch_sub_release(SNP_BS_UNSHARED_ONE, snp_block_word(pfn));
+	if (b->n)
+		atomic64_fetch_sub_release(b->n * SNP_BS_UNSHARED_ONE,
+					   snp_block_word(b->blk << SNP_BLOCK_SHIFT));
+	b->n = 0;
+}
+
+/* One more page of the run, or the first of a new one. */
+static void snp_block_uncount(struct snp_block_batch *b, unsigned long pfn)
+{
+	if (pfn >> SNP_BLOCK_SHIFT != b->blk) {
+		snp_block_uncount_flush(b);
+		b->blk = pfn >> SNP_BLOCK_SHIFT;
+	}
+	b->n++;
 }
 
 static void snp_block_uncount_set(const struct snp_pfn_set *set,
 				  unsigned long from, unsigned long to)
 {
+	struct snp_block_batch b = SNP_BLOCK_BATCH_INIT;
 	unsigned long i;
 
 	for (i = from; i < to; i++)
-		snp_block_uncount(snp_set_pfn(set, i));
+		snp_block_uncount(&b, snp_set_pfn(set, i));
+	snp_block_uncount_flush(&b);
+}
+
+/*
+ * Count the run of @b in its block (fully ordered: block pins after it
+ * back off, and those before it are seen); @from and @to are the indexes
+ * of its first and last page in the set, recorded in *@first, *@last if
+ * the block held pins.
+ */
+static void snp_block_count_flush(struct snp_block_batch *b,
+				  unsigned long from, unsigned long to,
+				  unsigned long *first, unsigned long *last)
+{
+	u64 old;
+
+	if (!b->n)
+		return;
+	old = atomic64_fetch_add(b->n * SNP_BS_UNSHARED_ONE,
+				 snp_block_word(b->blk << SNP_BLOCK_SHIFT));
+	if (snp_bs_pins(old)) {
+		*first = min(*first, from);
+		*last = max(*last, to);
+	}
+	b->n = 0;
 }
 
 /*
@@ -802,9 +852,9 @@ static void snp_block_uncount_set(const struct snp_pfn_set *set,
 static int snp_block_mark(const struct snp_pfn_set *set, unsigned long *first,
 			  unsigned long *last, unsigned long *bad)
 {
+	struct snp_block_batch b = SNP_BLOCK_BATCH_INIT;
 	struct snp_page_word *spe;
-	unsigned long i, pfn;
-	u64 old;
+	unsigned long i, pfn, run = 0;
 	u32 s;
 	int ret = 0;
 
@@ -826,19 +876,21 @@ static int snp_block_mark(const struct snp_pfn_set *set, unsigned long *first,
 			ret = -EINVAL;
 			break;
 		}
-		old = atomic64_fetch_add(SNP_BS_UNSHARED_ONE,
-					 snp_block_word(pfn));
-		if (snp_bs_pins(old)) {
-			*first = min(*first, i);
-			*last = i;
+		if (pfn >> SNP_BLOCK_SHIFT != b.blk) {
+			snp_block_count_flush(&b, run, i - 1, first, last);
+			b.blk = pfn >> SNP_BLOCK_SHIFT;
+			run = i;
 		}
+		b.n++;
 		cond_resched();
 	}
-	if (!ret)
+	if (!ret) {
+		snp_block_count_flush(&b, run, i - 1, first, last);
 		return 0;
+	}
+	/* The current run was not counted yet. */
 	*bad = i;
-	while (i--)
-		snp_block_uncount(snp_set_pfn(set, i));
+	snp_block_uncount_set(set, 0, run);
 	return ret;
 }
 
@@ -963,10 +1015,9 @@ static int snp_wait_blocks(const struct snp_pfn_set *set, unsigned long first,
 static void snp_unmark(const struct snp_pfn_set *set, unsigned long from,
 		       unsigned long to)
 {
+	struct snp_block_batch b = SNP_BLOCK_BATCH_INIT;
 	struct snp_page_word *spe;
-	unsigned long i;
-
-	unsigned long shared = 0;
+	unsigned long i, shared = 0;
 	u32 old;
 
 	for (i = from; i < to; i++) {
@@ -975,12 +1026,13 @@ static void snp_unmark(const struct snp_pfn_set *set, unsigned long from,
 			old = atomic_fetch_andnot(SNP_PS_CONVERTING |
 						  SNP_PS_WAITER, &spe->state);
 			if (!(old & SNP_PS_PRIVATE)) {
-				snp_block_uncount(snp_set_pfn(set, i));
+				snp_block_uncount(&b, snp_set_pfn(set, i));
 				shared++;
 			}
 		}
 		cond_resched();
 	}
+	snp_block_uncount_flush(&b);
 	atomic_long_sub(shared, &snp_nr_unshared);
 }
 
@@ -1406,6 +1458,7 @@ EXPORT_SYMBOL_GPL(snp_convert_begin_pfns);
 static void snp_finish(const struct snp_pfn_set *set, unsigned long from,
 		       unsigned long end, enum snp_page_state to, bool commit)
 {
+	struct snp_block_batch b = SNP_BLOCK_BATCH_INIT;
 	struct snp_page_word *spe;
 	unsigned long i, shared = 0;
 	int old;
@@ -1427,12 +1480,13 @@ static void snp_finish(const struct snp_pfn_set *set, unsigned long from,
 				new |= (u32)old & SNP_PS_PRIVATE;
 		} while (!atomic_try_cmpxchg_release(&spe->state, &old, new));
 		if (!(new & SNP_PS_PRIVATE)) {
-			snp_block_uncount(snp_set_pfn(set, i));
+			snp_block_uncount(&b, snp_set_pfn(set, i));
 			shared++;
 		}
 next:
 		cond_resched();
 	}
+	snp_block_uncount_flush(&b);
 	atomic_long_sub(shared, &snp_nr_unshared);
 }
 

@@ -1826,6 +1826,39 @@ static void snp_test_block_convert_waits(struct kunit *test)
 			SNP_BS_UNSHARED_ONE);
 }
 
+/*
+ * G2, G3: a block pin traded for 4 KiB pins (the ABI's partial UNPIN)
+ * keeps every page pinned, moves the count from the block word to the
+ * page words, and lets the pages be unpinned one by one.
+ */
+static void snp_test_block_split(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc_blocks(test);
+	unsigned long pins = snp_stat_read(SNP_STAT_PINS), i;
+
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn, SNP_BLOCK_PAGES), 0);
+	snp_split_block_pin(pfn);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_block_word(pfn), 0ULL);
+	for (i = 0; i < SNP_BLOCK_PAGES; i++)
+		if (snp_test_word(pfn + i) != SNP_PS_PIN_BIAS)
+			break;
+	KUNIT_EXPECT_EQ(test, i, SNP_BLOCK_PAGES);
+	KUNIT_EXPECT_EQ(test, snp_page_pins(pfn + 300), 1U);
+	/* Still pinned: a conversion of any of them is refused. */
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn + 300, 1,
+					       SNP_CONVERT_NOWAIT), -EBUSY);
+	for (i = 0; i < SNP_BLOCK_PAGES; i++)
+		snp_unpin_shared(pfn + i, 1);
+	for (i = 0; i < SNP_BLOCK_PAGES; i++)
+		if (snp_test_word(pfn + i))
+			break;
+	KUNIT_EXPECT_EQ(test, i, SNP_BLOCK_PAGES);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_PINS),
+			pins + SNP_BLOCK_PAGES);
+	KUNIT_EXPECT_EQ(test, snp_make_private(pfn + 300, 1,
+					       SNP_CONVERT_NOWAIT), 0);
+}
+
 /* G3: a saturated block count refuses block pins, -EOVERFLOW. */
 static void snp_test_block_saturation(struct kunit *test)
 {
@@ -2007,6 +2040,7 @@ static struct kunit_case snp_page_lock_cases[] = {
 	KUNIT_CASE(snp_test_block_nowait_busy),
 	KUNIT_CASE(snp_test_block_timeout),
 	KUNIT_CASE(snp_test_block_convert_waits),
+	KUNIT_CASE(snp_test_block_split),
 	KUNIT_CASE(snp_test_block_saturation),
 	KUNIT_CASE(snp_test_block_stress),
 	{}
