@@ -3,8 +3,8 @@
 # Build the userspace tests statically and run them in boots of the x86_64
 # test kernel: our kselftests (tools/testing/selftests/snp_page_lock); our
 # KVM selftests (KVM as the layer's consumer, in-place guest_memfd, on
-# KVM_X86_SW_PROTECTED_VM under nested SVM) and the KVM tortures, each in
-# a boot under single-threaded TCG; then the KVM test that must WARN, in a
+# KVM_X86_SW_PROTECTED_VM under nested SVM) and the KVM tortures, in one
+# boot under single-threaded TCG; then the KVM test that must WARN, in a
 # boot of its own.
 . "$(dirname "$0")/lib.sh"
 
@@ -18,8 +18,8 @@ mkdir -p "$KST_KVM" "$EXTRA"
 build_lock
 # Our KVM selftests (KVM as the layer's consumer, in-place guest_memfd;
 # snp_pl_clobber_test runs in a boot of its own: it must WARN). Upstream's
-# run in the kvm-selftests stage. The two KVM tortures run in a boot of
-# their own under single-threaded TCG (see KVM_TORTURES below).
+# run in the kvm-selftests stage. The two KVM tortures run after them in
+# the same boot, under single-threaded TCG (see KVM_TORTURES below).
 KVM_TESTS="x86_64/snp_pl_vcpu_map_test x86_64/snp_pl_nested_vmrun_test
 x86_64/snp_pl_kvmclock_test x86_64/snp_pl_emulate_test x86_64/snp_pl_npf_test
 x86_64/snp_pl_gmem_test x86_64/snp_pl_gmem_conversions_test
@@ -73,43 +73,47 @@ scan_counted "$name" "$LOGS/$name.log" || rc=1
 # KASAN's back in one CI run and in two looped boots: a GPF on a memslot
 # tree pointer of -1, a spinlock owned by its own would-be taker, a hang.
 #
-# kvm_boot NAME DIR TIMEOUT ARG TEST...: the built KVM selftests TEST...
-# in DIR, each run with ARG (at most 300 s), in one boot of single-threaded
-# TCG; counted and scanned as stage NAME.
+# kvm_boot NAME DIR TIMEOUT TEST[:ARG]...: the built KVM selftests TEST...
+# in DIR, each run with its ARG (at most 300 s), in one boot of
+# single-threaded TCG; counted and scanned as stage NAME.
 kvm_boot() {
-	local name=$1 d=$2 tmo=$3 arg=$4 t b a r
+	local name=$1 d=$2 tmo=$3 t b a r
 
-	shift 4
+	shift 3
 	rm -rf "$d"
 	mkdir -p "$d/kvm"
 	: > "$d/tests.list"
 	for t in "$@"; do
+		a=
+		case $t in *:*) a=${t#*:}; t=${t%%:*} ;; esac
 		b=$(basename "$t")
 		cp "$KST_KVM/$t" "$d/kvm/$b"
-		a=$arg
-		# The footprint of a 16 MiB guest: the ratio is the same as
-		# for more (50% measured with 32 MiB), in half the time.
-		[ "$b" = snp_pl_gmem_footprint_test ] && a=16
 		echo "exit $b 300 /extra/kvm/$b $a" >> "$d/tests.list"
 	done
 	cp "$ROOT/scripts/guest/run-tests.sh" "$d/"
 	log "running $name, single-threaded TCG: $(awk '{print $2}' "$d/tests.list" | xargs)"
 	LOG=$LOGS/$name.log QUIET=1 TIMEOUT=$tmo MEM=3G ACCEL=tcg,thread=single \
 		"$ROOT/scripts/vm-run.sh" "sh /extra/run-tests.sh" "$d" || true
-	[ "$name" = kvm-torture ] &&
-		{ grep -a "conversions to private" "$LOGS/$name.log" || true; }
+	grep -a "conversions to private" "$LOGS/$name.log" || true
 	r=0
 	"$ROOT/scripts/count-tests.py" "$LOGS/$name.log" "$name" "$RESULTS" || r=1
 	scan_counted "$name" "$LOGS/$name.log" || r=1
 	return $r
 }
 
-# shellcheck disable=SC2086
-kvm_boot selftests-kvm "$BUILD/selftests-kvm" 1500 "" $KVM_TESTS || rc=1
-# The KVM tortures: vCPU maps, VMM reads and pins against conversions.
-# shellcheck disable=SC2086
-kvm_boot kvm-torture "$BUILD/selftests-torture" 900 "$KVM_TORTURE_S" \
-	$KVM_TORTURES || rc=1
+# Our KVM selftests, then the KVM tortures (vCPU maps, VMM reads and pins
+# against conversions), in one boot. The footprint of a 16 MiB guest: the
+# ratio is the same as for more (50% measured with 32 MiB), in half the
+# time.
+kvm_args=()
+for t in $KVM_TESTS; do
+	case $t in
+	*/snp_pl_gmem_footprint_test) kvm_args+=("$t:16") ;;
+	*) kvm_args+=("$t") ;;
+	esac
+done
+for t in $KVM_TORTURES; do kvm_args+=("$t:$KVM_TORTURE_S"); done
+kvm_boot selftests-kvm "$BUILD/selftests-kvm" 2100 "${kvm_args[@]}" || rc=1
 
 # A second memory-fault report in one KVM_RUN: the first one must reach
 # userspace intact (the test's verdict) and the kernel must WARN (this
