@@ -86,10 +86,11 @@ static __always_inline u32 snp_ps_pins(u32 s)
  * (snp_page_pins() adds both). A conversion to private counts each page in
  * its block before it marks the page word and, if the block held pins,
  * waits for them as for page pins; the page leaves the count when it is
- * shared again or the conversion aborts. Only the unpin or back-off that
+ * shared again or the conversion aborts. The unpin or back-off that
  * takes the pins to zero with WAITER set clears WAITER (and wakes the
  * block's wait queue); a waiting converter sets it before every look at
- * the pins (tools/testing/snp_page_lock_model/snp_page_lock_block.pml).
+ * the pins, and clears it when it stops waiting only while no pin is
+ * counted (tools/testing/snp_page_lock_model/snp_page_lock_block.pml).
  */
 #define SNP_BLOCK_SHIFT		(21 - PAGE_SHIFT)
 #define SNP_BLOCK_PAGES		BIT(SNP_BLOCK_SHIFT)

@@ -395,8 +395,9 @@ EXPORT_SYMBOL_GPL(__snp_unpin_slow);
 /*
  * After taking a block pin's bias away (unpin or back-off): the last pin
  * of a block a converter waits on clears WAITER and wakes the block's
- * queue. Only this clears WAITER: several converters may wait on one
- * block, and each sets it again before it looks at the pins.
+ * queue. Several converters may wait on one block: each sets WAITER again
+ * before it looks at the pins, and one that stops waiting clears it only
+ * while no pin is counted (snp_block_waiter_clear()).
  */
 static void snp_block_unpinned(unsigned long pfn, atomic64_t *bword, u64 new)
 {
@@ -404,6 +405,13 @@ static void snp_block_unpinned(unsigned long pfn, atomic64_t *bword, u64 new)
 		new = atomic64_add_return(SNP_BS_PIN_BIAS, bword);
 	if ((new & SNP_BS_WAITER) && !snp_bs_pins(new)) {
 		atomic64_andnot(SNP_BS_WAITER, bword);
+		/*
+		 * The clear before the look at the wait queue: a converter
+		 * that set WAITER after prepare_to_wait() and saw a pin that
+		 * backs off later is then either seen queued here, or its
+		 * WAITER is seen by that back-off.
+		 */
+		smp_mb__after_atomic();
 		wake_up_var(bword);
 	}
 }
@@ -445,6 +453,7 @@ int __snp_block_backoff(unsigned long pfn, atomic64_t *bword, u64 old)
 	return snp_block_errno(pfn, old, &bad);
 }
 
+/* Not exported: only the out-of-line range walk pins blocks. */
 void __snp_block_unpin_slow(unsigned long pfn, atomic64_t *bword, u64 new)
 {
 	snp_block_unpinned(pfn, bword, new);
@@ -790,9 +799,14 @@ struct snp_block_batch {
  */
 static void snp_block_uncount_flush(struct snp_block_batch *b)
 {
-	if (b->n)
-		atomic64_fetch_sub_release(b->n * SNP_BS_UNSHARED_ONE,
-					   snp_block_word(b->blk << SNP_BLOCK_SHIFT));
+	u64 old;
+
+	if (!b->n)
+		return;
+	old = atomic64_fetch_sub_release(b->n * SNP_BS_UNSHARED_ONE,
+					 snp_block_word(b->blk << SNP_BLOCK_SHIFT));
+	/* More pages left the count than were in it: a layer bug. */
+	WARN_ON_ONCE(snp_bs_unshared(old) < b->n);
 	b->n = 0;
 }
 
@@ -920,7 +934,7 @@ static void snp_block_waiter_clear(atomic64_t *bword)
 static int snp_wait_block_drained(unsigned long pfn, atomic64_t *bword,
 				  unsigned long deadline)
 {
-	u32 pins = snp_bs_pins(atomic64_read(bword));
+	u32 pins = snp_bs_pins(atomic64_read_acquire(bword));
 	long left;
 
 	if (!pins)
@@ -1062,13 +1076,26 @@ static unsigned long snp_notify_waited(const struct snp_pfn_set *set,
 }
 
 /*
- * Wait until @pfn holds no pin, until @deadline (jiffies). The acquire
- * read of snp_page_pins() pairs with the fully ordered unpin, so the
- * backend's work is ordered after the last pin holder's.
+ * The 4 KiB pins of a page a converter has marked (phase 1), transient
+ * back-off pins included: its block's pins are gone already (phase 0),
+ * and a block pin that backs off now wakes only the block's queue, so the
+ * phase 2 wait must not count it. The acquire read pairs with the fully
+ * ordered unpin, so the backend's work is ordered after the last pin
+ * holder's.
  */
+static unsigned int snp_marked_page_pins(unsigned long pfn)
+{
+	u32 s;
+
+	if (!snp_read_state(pfn, &s))
+		return 0;
+	return snp_ps_pins(s);
+}
+
+/* Wait until @pfn holds no 4 KiB pin, until @deadline (jiffies). */
 static int snp_wait_drained(unsigned long pfn, unsigned long deadline)
 {
-	unsigned int pins = snp_page_pins(pfn);
+	unsigned int pins = snp_marked_page_pins(pfn);
 	long left;
 
 	if (!pins)
@@ -1080,7 +1107,8 @@ static int snp_wait_drained(unsigned long pfn, unsigned long deadline)
 
 	/* Unpins and back-offs wake the struct page's wait queue. */
 	left = snp_wait_var_event_killable_timeout(pfn_to_page(pfn),
-						   !snp_page_pins(pfn), left);
+						   !snp_marked_page_pins(pfn),
+						   left);
 	if (left > 0)
 		return 0;
 	if (!left) {
@@ -1108,7 +1136,7 @@ static unsigned long snp_revoke_pins(const struct snp_pfn_set *set,
 			continue;
 		if (snp_ps_pins(s))
 			snp_revoke_page(snp_set_pfn(set, i));
-		if (snp_page_pins(snp_set_pfn(set, i)))
+		if (snp_marked_page_pins(snp_set_pfn(set, i)))
 			pinned = i;
 		cond_resched();
 	}

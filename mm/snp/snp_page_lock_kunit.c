@@ -1859,6 +1859,44 @@ static void snp_test_block_split(struct kunit *test)
 					       SNP_CONVERT_NOWAIT), 0);
 }
 
+/* Thread body: snp_test_convert_fn(), and no more than 2 s of waiting. */
+static int snp_test_convert_short_fn(struct snp_test_thread *t)
+{
+	t->timeout_ms = 2000;
+	return snp_test_convert_fn(t);
+}
+
+/*
+ * G3: a converter that waits for a page's 4 KiB pin (phase 2) is woken by
+ * its unpin even while a block pin of the page's block is backing off: it
+ * does not wait for that pin, whose back-off wakes only the block's queue.
+ */
+static void snp_test_block_backoff_not_waited(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc_blocks(test), end;
+	struct snp_test_thread *t;
+	bool done;
+
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn + 3, 1), 0);
+	t = snp_test_thread_start(test, snp_test_convert_short_fn, pfn + 3, 1,
+				  NULL);
+	KUNIT_ASSERT_TRUE(test, snp_test_wait_for_waiter(pfn + 3));
+	msleep(50);
+	/* A block pin in flight, as one that found the page converting. */
+	KUNIT_ASSERT_EQ(test, snp_page_lock_test_add_block_pins(pfn, 1), 0);
+	snp_unpin_shared(pfn + 3, 1);
+	end = jiffies + msecs_to_jiffies(1000);
+	while (!completion_done(&t->done) && time_before(jiffies, end))
+		usleep_range(5000, 10000);
+	done = completion_done(&t->done);
+	/* Its back-off, which wakes nobody waiting on the page. */
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_add_block_pins(pfn, -1), 0);
+	KUNIT_EXPECT_TRUE(test, done);
+	KUNIT_EXPECT_TRUE(test, snp_test_thread_join(t, SNP_TEST_LONG_MS));
+	KUNIT_EXPECT_EQ(test, t->ret, 0);
+	KUNIT_EXPECT_EQ(test, snp_page_state(pfn + 3), SNP_PAGE_PRIVATE);
+}
+
 /* G3: a saturated block count refuses block pins, -EOVERFLOW. */
 static void snp_test_block_saturation(struct kunit *test)
 {
@@ -2041,6 +2079,7 @@ static struct kunit_case snp_page_lock_cases[] = {
 	KUNIT_CASE(snp_test_block_timeout),
 	KUNIT_CASE(snp_test_block_convert_waits),
 	KUNIT_CASE(snp_test_block_split),
+	KUNIT_CASE(snp_test_block_backoff_not_waited),
 	KUNIT_CASE(snp_test_block_saturation),
 	KUNIT_CASE(snp_test_block_stress),
 	{}
