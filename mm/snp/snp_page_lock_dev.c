@@ -215,6 +215,13 @@ static u8 snp_pl_state(struct snp_pl_file *pf, unsigned long pfn)
 		state = SNP_PL_STATE_SHARED;
 		break;
 	}
+	/*
+	 * A converter that waits for the block pin of a pinned page has not
+	 * marked the page yet, but its conversion is under way: QUERY says
+	 * so, so that the holder finds the page to unpin.
+	 */
+	if (xa_get_mark(&pf->pins, pfn, SNP_PL_WAITED))
+		state = SNP_PL_STATE_CONVERTING;
 	if (xa_load(&pf->pins, pfn))
 		state |= SNP_PL_STATE_PINNED;
 	return state;
@@ -695,9 +702,9 @@ static int snp_pl_pin(struct snp_pl_ucmd *ucmd)
 	return 0;
 
 out_unpin_shared:
-	/* The page that refused, in a block that did. */
-	ucmd->bad = i;
-	for (k = 0; n > 1 && k < n; k++) {
+	/* The page that refused, in a block that did (not for -ENOMEM). */
+	ucmd->bad = ret == -ENOMEM ? ULONG_MAX : i;
+	for (k = 0; ret != -ENOMEM && n > 1 && k < n; k++) {
 		if (snp_page_state(page_to_pfn(pages[i + k])) !=
 		    SNP_PAGE_SHARED) {
 			ucmd->bad = i + k;
@@ -1006,7 +1013,10 @@ static __poll_t snp_pl_poll(struct file *file, poll_table *wait)
  * A converter starts or stops waiting for the pins of a pfn: raise or clear
  * EPOLLPRI on every file that pins it. While the pfn is converting no new
  * pin can be taken, so no file can start pinning it between the two events;
- * a file that drops its last pin on it clears its own mark.
+ * a file that drops its last pin on it clears its own mark. While the
+ * converter waits for the pins of the pfn's 2 MiB block, before it marks
+ * the pfn, a file may still take a 4 KiB pin of it: the converter finds
+ * that pin when it marks the pfn and raises the event again.
  */
 static int snp_pl_convert_event(struct notifier_block *nb,
 				unsigned long event, void *data)
