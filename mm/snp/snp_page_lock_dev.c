@@ -501,12 +501,17 @@ static void snp_pl_unpin_page(unsigned long pfn)
 static void snp_pl_drop_pin(struct snp_pl_file *pf, unsigned long pfn)
 {
 	unsigned long blk = pfn >> SNP_BLOCK_SHIFT;
-	unsigned long bpins = snp_pl_block_pins(pf, blk);
-	void *entry = xa_load(&pf->pins, pfn);
+	unsigned long bpins;
+	void *entry;
 
-	if (bpins && entry && xa_to_value(entry) <= bpins) {
-		snp_split_block_pin(blk << SNP_BLOCK_SHIFT);
-		snp_pl_count_block_pin(pf, blk, -1);
+	/* A file without block pins (4 KiB pages) looks nothing up. */
+	bpins = xa_empty(&pf->blocks) ? 0 : snp_pl_block_pins(pf, blk);
+	if (bpins) {
+		entry = xa_load(&pf->pins, pfn);
+		if (entry && xa_to_value(entry) <= bpins) {
+			snp_split_block_pin(blk << SNP_BLOCK_SHIFT);
+			snp_pl_count_block_pin(pf, blk, -1);
+		}
 	}
 	snp_pl_put_pfn(pf, pfn, true);
 	snp_pl_unpin_page(pfn);
@@ -522,11 +527,13 @@ static bool snp_pl_unpin_block_at(struct snp_pl_file *pf,
 				  struct snp_pl_mm *pm, unsigned long upn,
 				  unsigned long left)
 {
-	struct snp_pl_pin *pin = xa_load(&pm->addrs, upn);
+	struct snp_pl_pin *pin;
 	unsigned long base, k;
 
-	if (left < SNP_BLOCK_PAGES || !pin ||
-	    !IS_ALIGNED(pin->pfn, SNP_BLOCK_PAGES))
+	if (left < SNP_BLOCK_PAGES || xa_empty(&pf->blocks))
+		return false;
+	pin = xa_load(&pm->addrs, upn);
+	if (!pin || !IS_ALIGNED(pin->pfn, SNP_BLOCK_PAGES))
 		return false;
 	base = pin->pfn;
 	if (!snp_pl_block_pins(pf, base >> SNP_BLOCK_SHIFT))
