@@ -1859,6 +1859,35 @@ static void snp_test_block_split(struct kunit *test)
 					       SNP_CONVERT_NOWAIT), 0);
 }
 
+/*
+ * The ABI learns that a converter waits for the pin of a block (EPOLLPRI
+ * for a VMM that pinned the block whole): the page being converted is
+ * announced as for a 4 KiB pin, and again when the wait ends.
+ */
+static void snp_test_block_wait_notifier(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc_blocks(test);
+	struct snp_test_notify *n;
+
+	n = kunit_kzalloc(test, sizeof(*n), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, n);
+	n->nb.notifier_call = snp_test_notify_fn;
+	n->pfn = pfn + 9;
+	KUNIT_ASSERT_EQ(test, snp_convert_notifier_register(&n->nb), 0);
+	KUNIT_ASSERT_EQ(test,
+			kunit_add_action_or_reset(test,
+						  snp_test_notifier_unregister,
+						  &n->nb), 0);
+
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn, SNP_BLOCK_PAGES), 0);
+	KUNIT_EXPECT_EQ(test, snp_convert_begin(pfn + 9, 1, SNP_PAGE_PRIVATE,
+						0, 20, NULL), -EBUSY);
+	KUNIT_EXPECT_EQ(test, n->starts, 1);
+	KUNIT_EXPECT_EQ(test, n->ends, 1);
+	KUNIT_EXPECT_EQ(test, n->end_ret, -EBUSY);
+	snp_unpin_shared(pfn, SNP_BLOCK_PAGES);
+}
+
 /* Thread body: snp_test_convert_fn(), and no more than 2 s of waiting. */
 static int snp_test_convert_short_fn(struct snp_test_thread *t)
 {
@@ -2080,6 +2109,7 @@ static struct kunit_case snp_page_lock_cases[] = {
 	KUNIT_CASE(snp_test_block_convert_waits),
 	KUNIT_CASE(snp_test_block_split),
 	KUNIT_CASE(snp_test_block_backoff_not_waited),
+	KUNIT_CASE(snp_test_block_wait_notifier),
 	KUNIT_CASE(snp_test_block_saturation),
 	KUNIT_CASE(snp_test_block_stress),
 	{}
