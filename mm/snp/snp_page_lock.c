@@ -908,6 +908,30 @@ static int snp_block_mark(const struct snp_pfn_set *set, unsigned long *first,
 	return ret;
 }
 
+/* A converter starts to wait for @pins of @pfn: count, trace, time left. */
+static long snp_wait_begin(unsigned long pfn, unsigned int pins,
+			   unsigned long deadline)
+{
+	long left = max_t(long, (long)(deadline - jiffies), 0);
+
+	snp_stat_add(SNP_STAT_WAITS, 1);
+	trace_snp_convert_wait(pfn, pins, jiffies_to_msecs(left));
+	return left;
+}
+
+/* The outcome of a killable wait with a timeout that ended with @left. */
+static int snp_wait_result(long left)
+{
+	if (left > 0)
+		return 0;
+	if (!left) {
+		snp_stat_add(SNP_STAT_TIMEOUTS, 1);
+		return -EBUSY;
+	}
+	snp_stat_add(SNP_STAT_INTERRUPTED, 1);
+	return -EINTR;
+}
+
 /* Has the block drained? WAITER goes in before every look (see the model). */
 static bool snp_block_drained(atomic64_t *bword)
 {
@@ -940,24 +964,15 @@ static int snp_wait_block_drained(unsigned long pfn, atomic64_t *bword,
 	if (!pins)
 		return 0;
 
-	left = max_t(long, (long)(deadline - jiffies), 0);
-	snp_stat_add(SNP_STAT_WAITS, 1);
+	left = snp_wait_begin(pfn, pins, deadline);
 	snp_stat_add(SNP_STAT_BLOCK_WAITS, 1);
-	trace_snp_convert_wait(pfn, pins, jiffies_to_msecs(left));
 
 	/* The last block unpin or back-off wakes the block word's queue. */
 	left = snp_wait_var_event_killable_timeout(bword,
 						   snp_block_drained(bword),
 						   left);
 	snp_block_waiter_clear(bword);
-	if (left > 0)
-		return 0;
-	if (!left) {
-		snp_stat_add(SNP_STAT_TIMEOUTS, 1);
-		return -EBUSY;
-	}
-	snp_stat_add(SNP_STAT_INTERRUPTED, 1);
-	return -EINTR;
+	return snp_wait_result(left);
 }
 
 /*
@@ -1101,22 +1116,13 @@ static int snp_wait_drained(unsigned long pfn, unsigned long deadline)
 	if (!pins)
 		return 0;
 
-	left = max_t(long, (long)(deadline - jiffies), 0);
-	snp_stat_add(SNP_STAT_WAITS, 1);
-	trace_snp_convert_wait(pfn, pins, jiffies_to_msecs(left));
+	left = snp_wait_begin(pfn, pins, deadline);
 
 	/* Unpins and back-offs wake the struct page's wait queue. */
 	left = snp_wait_var_event_killable_timeout(pfn_to_page(pfn),
 						   !snp_marked_page_pins(pfn),
 						   left);
-	if (left > 0)
-		return 0;
-	if (!left) {
-		snp_stat_add(SNP_STAT_TIMEOUTS, 1);
-		return -EBUSY;
-	}
-	snp_stat_add(SNP_STAT_INTERRUPTED, 1);
-	return -EINTR;
+	return snp_wait_result(left);
 }
 
 /*
