@@ -759,10 +759,10 @@ static void snp_test_notifier_unregister(void *data)
 	snp_convert_notifier_unregister(data);
 }
 
-/* The ABI learns which pinned page a converter waits on. */
-static void snp_test_wait_notifier(struct kunit *test)
+/* Count the conversion notifier's events for @pfn until the test ends. */
+static struct snp_test_notify *snp_test_notify_register(struct kunit *test,
+							unsigned long pfn)
 {
-	unsigned long pfn = snp_test_alloc(test, 0);
 	struct snp_test_notify *n;
 
 	n = kunit_kzalloc(test, sizeof(*n), GFP_KERNEL);
@@ -774,6 +774,16 @@ static void snp_test_wait_notifier(struct kunit *test)
 			kunit_add_action_or_reset(test,
 						  snp_test_notifier_unregister,
 						  &n->nb), 0);
+	return n;
+}
+
+/* The ABI learns which pinned page a converter waits on. */
+static void snp_test_wait_notifier(struct kunit *test)
+{
+	unsigned long pfn = snp_test_alloc(test, 0);
+	struct snp_test_notify *n;
+
+	n = snp_test_notify_register(test, pfn);
 
 	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn, 1), 0);
 	KUNIT_EXPECT_EQ(test, snp_convert_begin(pfn, 1, SNP_PAGE_PRIVATE, 0,
@@ -950,15 +960,7 @@ static void snp_test_notify_all_at_once(struct kunit *test)
 	struct snp_test_thread *t;
 	struct snp_test_notify *n;
 
-	n = kunit_kzalloc(test, sizeof(*n), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, n);
-	n->nb.notifier_call = snp_test_notify_fn;
-	n->pfn = pfn + 1;
-	KUNIT_ASSERT_EQ(test, snp_convert_notifier_register(&n->nb), 0);
-	KUNIT_ASSERT_EQ(test,
-			kunit_add_action_or_reset(test,
-						  snp_test_notifier_unregister,
-						  &n->nb), 0);
+	n = snp_test_notify_register(test, pfn + 1);
 
 	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn, 2), 0);
 	t = snp_test_thread_start(test, snp_test_convert_fn, pfn, 2, NULL);
@@ -1869,15 +1871,7 @@ static void snp_test_block_wait_notifier(struct kunit *test)
 	unsigned long pfn = snp_test_alloc_blocks(test);
 	struct snp_test_notify *n;
 
-	n = kunit_kzalloc(test, sizeof(*n), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, n);
-	n->nb.notifier_call = snp_test_notify_fn;
-	n->pfn = pfn + 9;
-	KUNIT_ASSERT_EQ(test, snp_convert_notifier_register(&n->nb), 0);
-	KUNIT_ASSERT_EQ(test,
-			kunit_add_action_or_reset(test,
-						  snp_test_notifier_unregister,
-						  &n->nb), 0);
+	n = snp_test_notify_register(test, pfn + 9);
 
 	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn, SNP_BLOCK_PAGES), 0);
 	KUNIT_EXPECT_EQ(test, snp_convert_begin(pfn + 9, 1, SNP_PAGE_PRIVATE,
