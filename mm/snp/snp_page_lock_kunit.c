@@ -1313,6 +1313,34 @@ static void snp_test_free_pinned_leaks(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, snp_test_word(pfn + 1), 0U);
 }
 
+/* G4: a 2 MiB block freed while its block word holds a pin is leaked. */
+static void snp_test_free_block_pinned_leaks(struct kunit *test)
+{
+	unsigned long leaks = snp_stat_read(SNP_STAT_LEAKS);
+	unsigned long pinned = snp_stat_read(SNP_STAT_FREED_PINNED);
+	struct page *page;
+	unsigned long pfn;
+
+	if (!IS_ENABLED(CONFIG_DEBUG_VM))
+		KUNIT_ASSERT_EQ(test, snp_make_private(snp_test_alloc(test, 0),
+						       1, 0), 0);
+
+	page = alloc_pages(GFP_KERNEL, SNP_BLOCK_SHIFT);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pfn = page_to_pfn(page);
+	KUNIT_ASSERT_TRUE(test, IS_ALIGNED(pfn, SNP_BLOCK_PAGES));
+	KUNIT_ASSERT_EQ(test, snp_pin_shared(pfn, SNP_BLOCK_PAGES), 0);
+	/* The page words are clean: only the block word holds the pin. */
+	KUNIT_EXPECT_EQ(test, snp_test_word(pfn + 7), 0U);
+	__free_pages(page, SNP_BLOCK_SHIFT);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_LEAKS),
+			leaks + SNP_BLOCK_PAGES);
+	KUNIT_EXPECT_EQ(test, snp_stat_read(SNP_STAT_FREED_PINNED), pinned + 1);
+	/* The late unpin lands on a block nobody else will own. */
+	snp_unpin_shared(pfn, SNP_BLOCK_PAGES);
+	KUNIT_EXPECT_EQ(test, snp_page_lock_test_block_word(pfn), 0ULL);
+}
+
 /* G1 (x86): a private page is gone from the direct map. */
 static void snp_test_direct_map_faults(struct kunit *test)
 {
@@ -2081,6 +2109,7 @@ static struct kunit_case snp_page_lock_cases[] = {
 	KUNIT_CASE(snp_test_owner_unmaps_first),
 	KUNIT_CASE(snp_test_notify_all_at_once),
 	KUNIT_CASE(snp_test_free_pinned_leaks),
+	KUNIT_CASE(snp_test_free_block_pinned_leaks),
 	KUNIT_CASE(snp_test_revocable_pin),
 	KUNIT_CASE(snp_test_revocable_pin_destroy_waits),
 	KUNIT_CASE(snp_test_convert_killed),
