@@ -333,9 +333,6 @@ static bool snp_range_ok(unsigned long pfn, unsigned long nr_pages)
  * Pins.
  */
 
-static void snp_pin_failed(unsigned long pfn, unsigned long nr_pages,
-			   unsigned long bad_pfn, int err);
-
 /*
  * A pin that found a flag set in the old value (snp_pin_word()): take the
  * bias away again. The page is converting, private or saturated, so this
@@ -490,8 +487,9 @@ static void snp_unpin_range(unsigned long pfn, unsigned long nr_pages)
 	}
 }
 
-static void snp_pin_failed(unsigned long pfn, unsigned long nr_pages,
-			   unsigned long bad_pfn, int err)
+/* A pin refused (here or by the ABI's own checks): count and trace it. */
+void snp_pin_failed(unsigned long pfn, unsigned long nr_pages,
+		    unsigned long bad_pfn, int err)
 {
 	enum snp_stat item;
 

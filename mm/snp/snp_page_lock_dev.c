@@ -240,13 +240,15 @@ static int snp_pl_state_error(u8 state)
 	}
 }
 
-/* Count a PIN refused here as snp_pin_shared() counts its refusals. */
-static void snp_pl_count_refusal(int err)
+/*
+ * Count and trace a PIN refused here for the state of @pfn, as the layer
+ * does its own refusals. The range is of user addresses: the event names
+ * the refused page as the range's first too.
+ */
+static void snp_pl_count_refusal(unsigned long pfn, unsigned long nr, int err)
 {
-	if (err == -EPERM)
-		snp_stat_add(SNP_STAT_PIN_EPERM, 1);
-	else if (err == -EAGAIN)
-		snp_stat_add(SNP_STAT_PIN_EAGAIN, 1);
+	if (err == -EPERM || err == -EAGAIN)
+		snp_pin_failed(pfn, nr, pfn, err);
 }
 
 /* ------------------------------------------------------------------------
@@ -566,9 +568,10 @@ static bool snp_pl_unpin_block_at(struct snp_pl_file *pf,
  * of an in-place owner (the test pool, guest_memfd) only fails GUP because
  * its fault handler refused a private page: -EPERM if the page is still
  * private, -EAGAIN if it is converting or already shared again (the caller
- * retries).
+ * retries); then *@bad_pfn is that page.
  */
-static int snp_pl_gup_error(struct snp_pl_file *pf, unsigned long va, int err)
+static int snp_pl_gup_error(struct snp_pl_file *pf, unsigned long va, int err,
+			    unsigned long *bad_pfn)
 {
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
@@ -583,6 +586,7 @@ static int snp_pl_gup_error(struct snp_pl_file *pf, unsigned long va, int err)
 	if (vma && (vma->vm_flags & VM_WRITE) &&
 	    snp_user_owner_lookup(vma, va, &pfn) && pfn != SNP_USER_NO_PFN) {
 		ret = snp_pl_state_error(snp_pl_state(pf, pfn)) ?: -EAGAIN;
+		*bad_pfn = pfn;
 		snp_user_put_pfn(pfn);
 	}
 	mmap_read_unlock(mm);
@@ -613,7 +617,7 @@ static int snp_pl_pin_precheck(struct snp_pl_file *pf, unsigned long addr,
 		for (i = 0; i < n; i++) {
 			ret = snp_pl_state_error(snp_pl_state(pf, pfns[i]));
 			if (ret) {
-				snp_pl_count_refusal(ret);
+				snp_pl_count_refusal(pfns[i], nr, ret);
 				*bad = done + i;
 				break;
 			}
@@ -663,12 +667,14 @@ static int snp_pl_pin(struct snp_pl_ucmd *ucmd)
 					  FOLL_WRITE | FOLL_LONGTERM,
 					  pages + got);
 		if (ret <= 0) {
+			pfn = ULONG_MAX;
 			ret = snp_pl_gup_error(pf, addr + got * PAGE_SIZE,
-					       ret ?: -EFAULT);
+					       ret ?: -EFAULT, &pfn);
 			/* A pool page that changed state under GUP. */
 			if (ret == -EAGAIN && ++retries <= SNP_PL_GUP_RETRIES)
 				continue;
-			snp_pl_count_refusal(ret);
+			if (pfn != ULONG_MAX)
+				snp_pl_count_refusal(pfn, nr, ret);
 			ucmd->bad = got;
 			goto out_unpin_user;
 		}

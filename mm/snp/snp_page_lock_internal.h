@@ -93,6 +93,14 @@ void snp_stat_add(enum snp_stat item, unsigned long n);
 unsigned long snp_stat_read(enum snp_stat item);
 
 /*
+ * A pin of @nr_pages from @pfn was refused with @err because of @bad_pfn:
+ * count it (pin_fail_*) and trace it (snp_pin_fail), so that the counters
+ * and the trace agree whoever refused it.
+ */
+void snp_pin_failed(unsigned long pfn, unsigned long nr_pages,
+		    unsigned long bad_pfn, int err);
+
+/*
  * Conversion notifier: called (atomic notifier chain, callbacks must not
  * sleep) for every pinned page of a conversion to private as soon as all
  * pages are marked, before the converter waits for the first one
