@@ -14,7 +14,7 @@ cd "$ROOT"
 # macros and are left out).
 mapfile -t files < <(git ls-files -co --exclude-standard -- \
 	mm virt include arch kernel lib benchmarks \
-	tools/testing/selftests/snp_page_lock \
+	tools/testing/selftests/snp_page_lock tools/perf/bench/snp-page-lock.c \
 	'tools/testing/selftests/kvm/x86_64/snp_pl_*' \
 	':(glob)tools/testing/snp_page_lock/*.[ch]' \
 	tools/testing/snp_page_lock/Makefile |
@@ -46,6 +46,11 @@ for p in "${patches[@]}"; do
 	fi
 done
 log "checkpatch --strict: ${#files[@]} files, ${#patches[@]} patches"
+
+# perf builds against its own copy of the uapi header (as
+# tools/perf/check-headers.sh checks for the headers it copies).
+cmp -s include/uapi/linux/snp_page_lock.h tools/include/uapi/linux/snp_page_lock.h ||
+	fail "tools/include/uapi/linux/snp_page_lock.h differs from include/uapi/linux/snp_page_lock.h"
 
 if [ ${#csrc[@]} -gt 0 ]; then
 	out=$(cd "$SRC" && scripts/kernel-doc -none -Wall "${csrc[@]}" 2>&1) || true
