@@ -8,7 +8,7 @@ SHELL := /bin/bash
 S := scripts
 
 .PHONY: all run test kunit selftests kvm-selftests bench check vm-run clean distclean \
-	deps source overlay x86 kunit-x86 stress help
+	deps source overlay x86 kunit-x86 stress trace perf help
 
 all: run
 
@@ -42,6 +42,14 @@ kvm-selftests:
 bench:
 	@$(S)/bench.sh
 
+## make trace: the VMM demo under perf stat/record of 'snp_page_lock:*'
+trace:
+	@$(S)/trace.sh
+
+## make perf: build the static perf with the snp-page-lock bench collection
+perf:
+	@$(S)/build-perf.sh
+
 ## make stress DURATION=SECONDS: long torture (KASAN and KCSAN) and fuzz runs
 stress:
 	@DURATION=$(DURATION) $(S)/stress.sh
@@ -73,7 +81,8 @@ clean:
 	rm -rf .build/src .build/uml* .build/x86* .build/kselftest \
 		.build/logs .build/results* .build/stage .build/bench* \
 		.build/selftests-extra .build/run-extra .build/fuzz \
-		.build/model .build/tools .build/initrd.* \
+		.build/model .build/tools .build/initrd.* .build/perf \
+		.build/trace-extra \
 		.build/overlay.manifest .build/patched.list
 
 ## make distclean: remove .build entirely

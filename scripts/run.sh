@@ -7,10 +7,14 @@
 # gets SIGBUS), the VM demo (snp_pl_vm_demo: guest memory in a
 # guest_memfd converted in place; a guest's host access to a page made
 # private becomes a memory-fault exit, the VMM converts back, the guest
-# finishes) and the layer's counters; then a short benchmark table.
+# finishes), the layer's tracepoints through perf (the VMM demo under
+# perf stat and perf record, as make trace does: the event counts must
+# agree with the debugfs counters) and the layer's counters; then a short
+# benchmark table.
 . "$(dirname "$0")/lib.sh"
 
 "$ROOT/scripts/build-x86.sh"
+"$ROOT/scripts/build-perf.sh"
 
 D=$BUILD/run-extra
 rm -rf "$D"
@@ -19,7 +23,8 @@ build_lock
 build_snp_selftests "$KST_SNP/snp_pl_demo"
 build_kvm_selftests x86_64/snp_pl_vm_demo
 flock -u 9
-cp "$KST_SNP/snp_pl_demo" "$KST_KVM/x86_64/snp_pl_vm_demo" "$D/"
+cp "$KST_SNP/snp_pl_demo" "$KST_KVM/x86_64/snp_pl_vm_demo" "$BUILD/perf/perf" \
+	"$ROOT/scripts/guest/perf-check.sh" "$D/"
 
 CMD='
 echo "== kernel $(uname -r), $(nproc) CPUs"
@@ -30,6 +35,9 @@ echo "== the VMM demo (/dev/snp_page_lock, test pool):"
 rc=$?
 echo "== a VM on guest_memfd converted in place (KVM as the consumer):"
 /extra/snp_pl_vm_demo || rc=1
+echo "== the tracepoints through perf (make trace): the VMM demo again, under"
+echo "   perf stat and perf record; perf counts next to the debugfs counters:"
+/extra/perf-check.sh trace || rc=1
 echo "== counters (/sys/kernel/debug/snp_page_lock/stats):"
 sed "s/^/  /" /sys/kernel/debug/snp_page_lock/stats
 exit $rc
