@@ -7,6 +7,13 @@
                                            plot.png (gnuplot) in OUTDIR
   report.py check FILE.csv [--off|--native] smoke check: every op ran, every
                                            number positive and finite
+  report.py check-vmm FILE                 the same for a perf bench output
+
+ENV "vmm" names the output of `perf bench -f simple snp-page-lock all` in
+a qemu-on boot (the VMM-side costs through /dev/snp_page_lock, see
+tools/perf/bench/snp-page-lock.c for its rows); its rows go into
+results.csv (env vmm), a table of their own in table.md and short.md, and
+a panel of plot.png.
 
 ENV names a boot: qemu-on, qemu-off (snp_page_lock=off), uml-on, uml-off,
 or native (a run of the native harness tools/testing/snp_page_lock, whose
@@ -354,14 +361,15 @@ def met_text(met):
     return "n/a" if met is None else ("met" if met else "MISSED")
 
 
-def write_results_csv(data, path):
-    """Every row of every boot, with its ratio to get_put of that boot."""
+def write_results_csv(data, path, vmm=()):
+    """Every row of every boot, with its ratio to get_put of that boot; then
+    the VMM rows (env vmm, op vmm_<label words>, their numbers in values)."""
     cols = ["env", "boot", "op", "threads", "pages", "nr_pages", "irqs_off",
             "loops", "runs", "ns_op", "ns_min", "ns_max", "wall_ns_op",
             "dropped", "conv_n", "conv_p50_ns", "conv_p99_ns", "mops",
-            "x_get_put", "status"]
+            "x_get_put", "status", "values"]
     with open(path, "w", newline="") as f:
-        w = csv.writer(f)
+        w = csv.writer(f, lineterminator="\n")
         w.writerow(cols)
         for env in ENVS:
             for i, boot in enumerate(data.get(env, [])):
@@ -375,10 +383,160 @@ def write_results_csv(data, path):
                                [r.get(c, "") for c in cols[3:17]] +
                                [f"{m:.3f}" if m else "",
                                 f"{v / base:.3f}" if v and base else "",
-                                r.get("status", "")])
+                                r.get("status", ""), ""])
+        for i, run in enumerate(vmm):
+            for key, r in run.items():
+                bench = "fault-wait" if key[0] == "fault" and len(key) == 2 else key[0]
+                vals = " ".join(f"{c}={r[c]:g}" for c in VMM_COLS[bench] if c in r)
+                w.writerow(["vmm", i + 1, "vmm_" + "_".join(key)] +
+                           [""] * 14 + ["", "", r["status"], vals])
 
 
-def table_md(data, meta, machine):
+# perf bench snp-page-lock, simple format: a row's label words, then its
+# numbers (see tools/perf/bench/snp-page-lock.c). VMM_COLS names them.
+VMM_COLS = {
+    "pin": ["pin_ns_page", "unpin_ns_page", "pin_unpin_ns_page",
+            "pin_ns_call", "unpin_ns_call"],
+    "convert": ["to_private_us", "to_shared_us", "round_trip_us"],
+    "handoff": ["p50_us", "p99_us", "min_us", "max_us"],
+    "fault": ["ns_touch", "faults_touch"],
+    "fault-wait": ["p50_us", "p99_us", "min_us", "max_us"],
+}
+
+
+def read_vmm(path):
+    """{key tuple: {col: value} or {"status": "skipped: ..."}} of one run."""
+    rows = {}
+    with open(path) as f:
+        for line in f:
+            t = line.split()
+            if not t or t[0].startswith("#") or t[0] not in (
+                    "pin", "convert", "handoff", "fault"):
+                continue
+            bench = t[0]
+            if bench == "pin":
+                key, rest = tuple(t[:3]), t[3:]
+            elif bench == "convert":
+                key, rest = tuple(t[:2]), t[2:]
+            elif bench == "handoff":
+                key, rest = tuple(t[:2]), t[2:]
+            elif len(t) > 2 and t[2].isdigit():
+                key, rest = tuple(t[:3]), t[3:]
+            else:
+                key, rest = tuple(t[:2]), t[2:]
+                bench = "fault-wait"
+            if rest and rest[0] == "skipped:":
+                rows[key] = {"status": " ".join(rest)}
+                continue
+            vals = {}
+            for c, v in zip(VMM_COLS[bench], rest):
+                try:
+                    x = float(v)
+                except ValueError:
+                    continue
+                if math.isfinite(x) and x > 0:
+                    vals[c] = x
+            vals["status"] = "ok" if len(vals) == len(VMM_COLS[bench]) else "bad"
+            rows[key] = vals
+    return rows
+
+
+def vmm_val(vmm, key, col):
+    """The median over runs of one number of one VMM row."""
+    return median([r.get(key, {}).get(col) for r in vmm])
+
+
+def vmm_keys(vmm):
+    keys = []
+    for r in vmm:
+        for k in r:
+            if k not in keys:
+                keys.append(k)
+    return keys
+
+
+def vmm_status(vmm, key):
+    st = [r[key]["status"] for r in vmm if key in r]
+    return st[0] if st and all(x != "ok" for x in st) else "ok"
+
+
+def vmm_md(vmm, data):
+    """The VMM-side tables (perf bench snp-page-lock), medians over runs."""
+    if not vmm:
+        return []
+    keys = vmm_keys(vmm)
+    kpin = ns(data, "qemu-on", "pin")
+    out = [f"VMM side: `perf bench snp-page-lock all` in the qemu-on boots "
+           f"({len(vmm)} runs, medians). x in-kernel pin is PIN+UNPIN per page "
+           "over snp_pin_shared + snp_unpin_shared of one page in the same "
+           "kind of boot.", "",
+           "| pin | memory | pages | PIN ns/page | UNPIN ns/page | "
+           "PIN+UNPIN ns/page | x in-kernel pin | PIN us/call |",
+           "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for k in keys:
+        if k[0] != "pin":
+            continue
+        st = vmm_status(vmm, k)
+        if st != "ok":
+            out.append(f"| pin | {k[1]} | {k[2]} | {st} | | | | |")
+            continue
+        pu = vmm_val(vmm, k, "pin_unpin_ns_page")
+        call = vmm_val(vmm, k, "pin_ns_call")
+        out.append(f"| pin | {k[1]} | {k[2]} | {fmt(vmm_val(vmm, k, 'pin_ns_page'))} | "
+                   f"{fmt(vmm_val(vmm, k, 'unpin_ns_page'))} | {fmt(pu)} | "
+                   f"{fmt(pu / kpin if pu and kpin else None)} | "
+                   f"{fmt(call / 1000 if call else None)} |")
+    out += ["", "| convert (unpinned, test pool) | pages | to private us | "
+            "to shared us | round trip us |", "|---|---:|---:|---:|---:|"]
+    for k in keys:
+        if k[0] == "convert":
+            out.append(f"| convert | {k[1]} | " + " | ".join(
+                fmt(vmm_val(vmm, k, c)) for c in VMM_COLS["convert"]) + " |")
+    out += ["", "| latency from the converter's start (handoff) or the UNPIN "
+            "(fault wait) | p50 us | p99 us | min us | max us |",
+            "|---|---:|---:|---:|---:|"]
+    what = {"epollpri": "handoff: start -> the VMM's EPOLLPRI",
+            "unpin": "handoff: start -> the VMM's UNPIN returned",
+            "done": "handoff: start -> the conversion completed",
+            "wait-resume": "fault: UNPIN -> a fault that waited for the "
+                           "conversion returns (SIGBUS)",
+            "wait-total": "fault: the whole wait of that fault"}
+    for k in keys:
+        if k[0] == "handoff" or (k[0] == "fault" and len(k) == 2):
+            out.append(f"| {what.get(k[1], ' '.join(k))} | " + " | ".join(
+                fmt(vmm_val(vmm, k, c)) for c in VMM_COLS["handoff"]) + " |")
+    out += ["", "| first touch (fault) | pages | ns/touch | faults/touch |",
+            "|---|---:|---:|---:|"]
+    for k in keys:
+        if k[0] == "fault" and len(k) == 3:
+            st = vmm_status(vmm, k)
+            if st != "ok":
+                out.append(f"| {k[1]} | {k[2]} | {st} | |")
+                continue
+            out.append(f"| {k[1]} | {k[2]} | {fmt(vmm_val(vmm, k, 'ns_touch'))} | "
+                       f"{fmt(vmm_val(vmm, k, 'faults_touch'))} |")
+    out.append("")
+    return out
+
+
+def check_vmm(path):
+    """Smoke check of a perf bench output: (passed, failed)."""
+    rows = read_vmm(path)
+    passed = failed = 0
+    for bench in ("pin", "convert", "handoff", "fault"):
+        mine = {k: v for k, v in rows.items() if k[0] == bench}
+        bad = [" ".join(k) for k, v in mine.items() if v["status"] == "bad"]
+        if not mine or bad:
+            failed += 1
+            print(f"  FAIL vmm {bench}: " + (f"bad numbers in {bad}" if bad
+                                            else "no row"))
+        else:
+            passed += 1
+            print(f"  ok   vmm {bench}: {len(mine)} rows")
+    return passed, failed
+
+
+def table_md(data, meta, machine, vmm=()):
     envs = envs_of(data)
     out = []
     out.append(f"Measured on: {machine}")
@@ -418,6 +576,8 @@ def table_md(data, meta, machine):
                "same-boot ratios.")
     out.append("")
     out += targets_md(data)
+    out.append("")
+    out += vmm_md(vmm, data)
     return "\n".join(out) + "\n"
 
 
@@ -430,7 +590,7 @@ def targets_md(data):
     return out
 
 
-def short_md(data):
+def short_md(data, vmm=()):
     envs = envs_of(data)
     keep = ["empty", "get_put", "kmap", "kmap_pfn", "pin", "snp_kmap", "v5_srcu",
             "v6_spin", "kvm_map", "kvm_get_put", "pin_2m", "layer_1p", "backend_1p", "convert_1p",
@@ -449,67 +609,100 @@ def short_md(data):
         out.append(line)
     out.append("")
     out += targets_md(data)
+    out.append("")
+    out += vmm_md(vmm, data)
     return "\n".join(out) + "\n"
 
 
-def plot(data, outdir):
-    """ns/op of the one-thread ops, log scale, one bar per boot."""
-    envs = envs_of(data)
-    ops = [op for op in OP_NAMES if not op.endswith(("_x2", "_same", "_adjacent"))]
-    dat = os.path.join(outdir, "plot.dat")
-    with open(dat, "w") as f:
-        f.write("op " + " ".join(envs) + "\n")
-        for op in ops:
-            vals = [ns(data, e, op) for e in envs]
-            f.write(op + " " + " ".join(f"{v:.3f}" if v else "NaN" for v in vals)
-                    + "\n")
+def plot(data, outdir, vmm=()):
+    """One panel per target: the ratio measured in each boot kind, the goal
+    as a line (x get_put and the other ratios of targets(), not raw ns);
+    then the VMM's PIN+UNPIN per page in units of the in-kernel pin, which
+    has no goal."""
+    panels = {}
+    for name, env, value, goal, _, how in targets(data):
+        if name.startswith("(info)") or value is None:
+            continue
+        panels.setdefault((name, goal, how), []).append((env, value))
+    kpin = ns(data, "qemu-on", "pin")
+    for k in vmm_keys(vmm):
+        v = vmm_val(vmm, k, "pin_unpin_ns_page") if k[0] == "pin" else None
+        if v and kpin:
+            panels.setdefault(("~ VMM (perf bench): PIN+UNPIN per page vs in-kernel pin",
+                               None, "x in-kernel pin+unpin"),
+                              []).append((f"{k[1]}-{k[2]}", v / kpin))
+    if not panels:
+        print("report: no target measured, no plot", file=sys.stderr)
+        return False
     png = os.path.join(outdir, "plot.png")
-    series = ", ".join(f"'{dat}' using {i + 2}:xtic(1) title '{e}'"
-                       for i, e in enumerate(envs))
-    script = f"""
-set terminal pngcairo size 1400,700 noenhanced
-set output '{png}'
-set title 'snp_page_lock benchmark: ns per operation, one thread (log scale)'
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set logscale y
-set ylabel 'ns/op'
-set xtics rotate by -40
-set grid ytics
-set key top left
-set datafile missing 'NaN'
-plot {series}
-"""
+    cols = 4
+    rows = (len(panels) + cols - 1) // cols
+    script = [f"set terminal pngcairo size {cols * 420},{rows * 300} noenhanced font ',9'",
+              f"set output '{png}'",
+              f"set multiplot layout {rows},{cols} title "
+              "'snp_page_lock: each target, measured (bars, median over boots) "
+              "against its goal (red line)'",
+              "set style data histograms",
+              "set style fill solid 0.7 border -1",
+              "set boxwidth 0.6",
+              "set grid ytics",
+              "set key off"]
+    for i, ((name, goal, how), bars) in enumerate(sorted(panels.items(),
+                                                         key=lambda p: p[0][0])):
+        # Rotate the labels of a panel with many bars.
+        script.append("set xtics rotate by -30 font ',7'" if len(bars) > 3
+                      else "set xtics norotate font ',8'")
+        dat = os.path.join(outdir, f"plot-{i}.dat")
+        with open(dat, "w") as f:
+            for env, value in bars:
+                f.write(f"{env} {value:.4f}\n")
+        title = name if len(name) <= 60 else name[:57] + "..."
+        top = max([v for _, v in bars] + ([float(goal.split()[-1])] if goal else []))
+        script.append(f"set yrange [0:{top * 1.15:g}]")
+        line = ""
+        if goal:
+            line = (f", {float(goal.split()[-1])} with lines lw 2 lc rgb 'red' "
+                    f"title '{goal}'")
+        script += [f"set title '{title}' font ',9'",
+                   f"set ylabel '{how[:50]}' font ',8'",
+                   f"plot '{dat}' using 0:2:xtic(1) with boxes lc rgb '#4472c4'"
+                   + line]
+    script.append("unset multiplot")
+    ok_ = True
     try:
-        subprocess.run(["gnuplot"], input=script, text=True, check=True,
-                       capture_output=True)
+        subprocess.run(["gnuplot"], input="\n".join(script) + "\n", text=True,
+                       check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError) as e:
         err = getattr(e, "stderr", "") or str(e)
         print(f"report: gnuplot failed: {err.strip()}", file=sys.stderr)
-        return False
-    return True
+        ok_ = False
+    for i in range(len(panels)):
+        os.remove(os.path.join(outdir, f"plot-{i}.dat"))
+    return ok_
 
 
 def report(outdir, specs, machine):
-    data, meta = {}, {}
+    data, meta, vmm = {}, {}, []
     for spec in specs:
         env, paths = spec.split("=", 1)
         for path in paths.split(","):
             if not os.path.exists(path) or os.path.getsize(path) == 0:
                 print(f"report: {env}: no results ({path})", file=sys.stderr)
                 continue
+            if env == "vmm":
+                vmm.append(read_vmm(path))
+                continue
             meta[env], rows = read_csv(path)
             data.setdefault(env, []).append(rows)
     if not data:
         print("report: no results at all", file=sys.stderr)
         return 1
-    write_results_csv(data, os.path.join(outdir, "results.csv"))
+    write_results_csv(data, os.path.join(outdir, "results.csv"), vmm)
     with open(os.path.join(outdir, "table.md"), "w") as f:
-        f.write(table_md(data, meta, machine))
+        f.write(table_md(data, meta, machine, vmm))
     with open(os.path.join(outdir, "short.md"), "w") as f:
-        f.write(short_md(data))
-    plot(data, outdir)
+        f.write(short_md(data, vmm))
+    plot(data, outdir, vmm)
     return 0
 
 
@@ -566,6 +759,10 @@ def main(argv):
     if len(argv) >= 3 and argv[1] == "report":
         machine = os.environ.get("BENCH_MACHINE", "unknown machine")
         return report(argv[2], argv[3:], machine)
+    if len(argv) >= 3 and argv[1] == "check-vmm":
+        p, f = check_vmm(argv[2])
+        print(f"{p} {f}")
+        return 1 if f or not p else 0
     if len(argv) >= 3 and argv[1] == "check":
         p, f = check(argv[2], "--off" in argv[3:], "--native" in argv[3:])
         print(f"{p} {f}")

@@ -4,7 +4,11 @@
 # 2 ms per timed run, 3 runs) of every op under QEMU -smp 2, layer on and
 # then off. Checks that every op ran (the conversions report "skipped:
 # layer off" in the off boot), that every number is positive and finite
-# and that bad input to "run" is refused; then the native harness of the
+# and that bad input to "run" is refused; in the layer-on boot, perf bench
+# snp-page-lock (every benchmark briefly, bad options refused) and the
+# tracepoint recipe (perf stat and perf record of the VMM demo: event
+# counts agree with the debugfs counters; scripts/guest/perf-check.sh);
+# then the native harness of the
 # inline pin fast path (tools/testing/snp_page_lock) in smoke mode. No
 # timing is asserted. Records the counts as stage bench-smoke (one case
 # per op and boot).
@@ -33,6 +37,7 @@ if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
 fi
 mkdir -p "$OUT"
 build_map_bench "$OUT/extra"
+build_perf_extra "$OUT/extra"
 
 CMD='
 B=/sys/kernel/debug/snp_page_lock_bench
@@ -42,6 +47,13 @@ echo SNP-BENCH-CSV-BEGIN
 cat $B/results
 /extra/snp_pl_map_bench 1000 3 || exit 1
 echo SNP-BENCH-CSV-END'
+# The layer-on boot also runs perf bench snp-page-lock briefly and the
+# tracepoint recipe (scripts/guest/perf-check.sh): one case per line
+# "PERF-CHECK PASS|FAIL".
+PERF_CMD='
+/extra/perf-check.sh smoke
+/extra/perf-check.sh trace
+true'
 
 # A kernel with jump labels (the benchmark kernel, when run alone): the
 # VM the KVM benchmark creates live-patches preempt_notifier_key, which
@@ -53,15 +65,17 @@ passed=0 failed=0
 for mode in on off; do
 	append=
 	flag=
+	cmd=$CMD$PERF_CMD
 	if [ $mode = off ]; then
 		append=snp_page_lock=off
 		flag=--off
+		cmd=$CMD
 	fi
 	log "bench-smoke: layer $mode"
 	st=0
 	ACCEL=$accel KERNEL=$KDIR/arch/x86/boot/bzImage APPEND="$append" \
 		LOG="$LOGS/bench-smoke-$mode.log" QUIET=1 TIMEOUT=300 \
-		"$ROOT/scripts/vm-run.sh" "$CMD" "$OUT/extra" || st=$?
+		"$ROOT/scripts/vm-run.sh" "$cmd" "$OUT/extra" || st=$?
 	extract_csv "$LOGS/bench-smoke-$mode.log" "$OUT/$mode.csv"
 	out=$(python3 "$ROOT/benchmarks/report.py" check "$OUT/$mode.csv" $flag) || true
 	echo "$out" | sed '$d'
@@ -70,6 +84,17 @@ for mode in on off; do
 	if [ $st -ne 0 ]; then
 		echo "  FAIL boot (layer $mode): exit $st, log $LOGS/bench-smoke-$mode.log"
 		f=$((f + 1))
+	fi
+	if [ $mode = on ]; then
+		grep -a '^PERF-CHECK ' "$LOGS/bench-smoke-$mode.log" | sed 's/^PERF-CHECK /  perf: /'
+		pp=$(grep -ac '^PERF-CHECK PASS ' "$LOGS/bench-smoke-$mode.log" || true)
+		pf=$(grep -ac '^PERF-CHECK FAIL ' "$LOGS/bench-smoke-$mode.log" || true)
+		if [ "$pp" -eq 0 ]; then
+			echo "  FAIL perf: no perf check ran (log $LOGS/bench-smoke-$mode.log)"
+			pf=$((pf + 1))
+		fi
+		p=$((p + pp))
+		f=$((f + pf))
 	fi
 	passed=$((passed + p))
 	failed=$((failed + f))

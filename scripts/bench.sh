@@ -18,7 +18,11 @@
 #   results.csv  every op of every boot (ns/op, Mops/s, ratio to get_put)
 #   table.md     full table + issue 7's targets, met or missed
 #   short.md     the short table (printed at the end, for `make run`)
-#   plot.png     ns/op of the one-thread ops, per boot (gnuplot)
+#   plot.png     each target's ratio against its goal, one panel per
+#                target, and the VMM's PIN+UNPIN per page (gnuplot)
+# The layer-on boots also run perf bench snp-page-lock all (the VMM side
+# through /dev/snp_page_lock: qemu-on-N-vmm.txt; in the CSV as env vmm and
+# in table.md).
 # and the raw CSVs and console logs of each boot.
 #
 # Environment: BENCH_MS (target ms per timed run, default 20), BENCH_RUNS
@@ -43,7 +47,7 @@ KVM_OPS=get_put,layer_1p,convert_1p,layer_2m,convert_2m
 t_start=$(now)
 
 mkdir -p "$OUT"
-rm -f "$OUT"/*.csv "$OUT"/*.md "$OUT"/plot.* "$OUT"/*.log
+rm -f "$OUT"/*.csv "$OUT"/*.md "$OUT"/plot* "$OUT"/*.log "$OUT"/*-vmm.txt
 
 # --- build -------------------------------------------------------------
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
@@ -70,9 +74,12 @@ if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
 	fi
 fi
 
-# The KVM benchmark driver, run in every QEMU boot after the layer's.
+# The KVM benchmark driver, run in every QEMU boot after the layer's, and
+# perf with the snp-page-lock bench collection (the VMM side, run in the
+# layer-on boots).
 MAP_BENCH=$OUT/extra
 build_map_bench "$MAP_BENCH"
+build_perf_extra "$MAP_BENCH"
 # The native harness of the inline pin fast path, on the host's CPUs.
 native_build "$OUT/native-bin" > "$LOGS/bench-native-build.log" 2>&1 ||
 	die "native harness build failed (log: $LOGS/bench-native-build.log)"
@@ -84,14 +91,18 @@ build_lock
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 rc=0
-# qemu_boot NAME APPEND RUNARGS [kvm]: with "kvm", the KVM benchmark too,
+# qemu_boot NAME APPEND RUNARGS [kvm|perf]: with "perf", perf bench
+# snp-page-lock all too (the VMM side: its simple output goes to
+# NAME-vmm.txt); with "kvm", the KVM benchmark too,
 # under single-threaded TCG: creating a VM flips preempt_notifier_key, and
 # under multi-threaded TCG a CPU in __schedule() has been seen to trap on
 # the int3 of that live patch (an "Oops: int3" of the benchmark kernel,
 # which has jump labels; the test kernels do not). The ops of such a boot
 # are single-thread ones, whose ratios need no second CPU.
 qemu_boot() {
-	local name=$1 append=$2 args=$3 kvm=${4:-} st=0
+	local name=$1 append=$2 args=$3 kvm= perf= st=0
+	[ "${4:-}" = kvm ] && kvm=1
+	[ "${4:-}" = perf ] && perf=1
 	local cmd="
 B=/sys/kernel/debug/snp_page_lock_bench
 echo '$args' > \$B/run || exit 1
@@ -99,14 +110,21 @@ echo SNP-BENCH-CSV-BEGIN
 cat \$B/results
 [ -z '$kvm' ] || /extra/snp_pl_map_bench 100000 $RUNS || exit 1
 echo SNP-BENCH-CSV-END
+if [ -n '$perf' ]; then
+	echo SNP-PERF-BEGIN
+	/extra/perf bench -f simple snp-page-lock all || exit 1
+	echo SNP-PERF-END
+fi
 cat /sys/kernel/debug/snp_page_lock/stats"
 	log "QEMU -smp 2 boot: $name (${append:-layer on by Kconfig}): $args${kvm:+ + KVM (thread=single)}"
-	ACCEL=${kvm:+tcg,thread=single} \
+	ACCEL=${kvm:+tcg,thread=single} MEM=${perf:+3G} \
 	KERNEL=$KDIR/arch/x86/boot/bzImage APPEND="$append" \
 		LOG="$OUT/$name.log" QUIET=1 TIMEOUT=900 \
 		timed "bench-$name" "$ROOT/scripts/vm-run.sh" "$cmd" \
 		"$MAP_BENCH" || st=$?
 	extract_csv "$OUT/$name.log" "$OUT/$name.csv"
+	[ -z "$perf" ] || sed -n '/^SNP-PERF-BEGIN$/,/^SNP-PERF-END$/p' "$OUT/$name.log" |
+		grep -E '^(pin|convert|handoff|fault) ' > "$OUT/$name-vmm.txt" || true
 	if [ $st -ne 0 ]; then
 		log "$name: guest exit $st (log: $OUT/$name.log)"
 		rc=1
@@ -120,7 +138,7 @@ for r in $(seq "$REPEAT"); do
 		log "native-$r: harness failed (log: $OUT/native-$r.log)"
 		rc=1
 	}
-	qemu_boot "qemu-on-$r" "" "run ms=$MS runs=$RUNS"
+	qemu_boot "qemu-on-$r" "" "run ms=$MS runs=$RUNS" perf
 	qemu_boot "qemu-off-$r" "snp_page_lock=off" \
 		"run ms=$MS runs=$RUNS only=$OFF_OPS"
 	qemu_boot "qemu-on-kvm$r" "" "run ms=$MS runs=$RUNS only=$KVM_OPS" kvm
@@ -158,6 +176,19 @@ for env in qemu-on qemu-off uml-on uml-off native; do
 	files=$(find "$OUT" -name "$env-*.csv" -size +0 | sort | paste -sd,)
 	[ -n "$files" ] && specs+=("$env=$files")
 done
+files=$(find "$OUT" -name "qemu-on-*-vmm.txt" -size +0 | sort | paste -sd,)
+if [ -n "$files" ]; then
+	specs+=("vmm=$files")
+	for f in ${files//,/ }; do
+		python3 "$ROOT/benchmarks/report.py" check-vmm "$f" > /dev/null || {
+			log "$f: a perf bench row is missing or not a positive number"
+			rc=1
+		}
+	done
+else
+	log "no perf bench results (qemu-on-*-vmm.txt)"
+	rc=1
+fi
 python3 "$ROOT/benchmarks/report.py" report "$OUT" "${specs[@]}" || rc=1
 for f in results.csv table.md short.md plot.png; do
 	[ -s "$OUT/$f" ] || { log "missing $OUT/$f"; rc=1; }

@@ -77,12 +77,13 @@ count_kunit() {
 }
 
 # build_snp_selftests [TARGET...]: tools/testing/selftests/snp_page_lock,
-# static, against the x86_64 test kernel's headers, into KST_SNP. Call
-# with the build lock held.
+# static, against the headers of the x86_64 kernel in KHDR_DIR (default
+# the test kernel), into KST_SNP. Call with the build lock held.
 KST_SNP=$BUILD/kselftest/snp_page_lock
 build_snp_selftests() {
 	make -s -C "$SRC/tools/testing/selftests/snp_page_lock" \
-		OUTPUT="$KST_SNP" KHDR_INCLUDES="-isystem $X86_OUT/usr/include" \
+		OUTPUT="$KST_SNP" \
+		KHDR_INCLUDES="-isystem ${KHDR_DIR:-$X86_OUT}/usr/include" \
 		EXTRA_CFLAGS=-static -j"$JOBS" "$@"
 }
 
