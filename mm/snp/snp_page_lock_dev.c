@@ -218,12 +218,16 @@ static u8 snp_pl_state(struct snp_pl_file *pf, unsigned long pfn)
 	/*
 	 * A converter that waits for the block pin of a pinned page has not
 	 * marked the page yet, but its conversion is under way: QUERY says
-	 * so, so that the holder finds the page to unpin.
+	 * so, so that the holder finds the page to unpin. Under the xa_lock:
+	 * the conversion notifier sets the mark with the xarray's non-atomic
+	 * bitops under it, which a lockless read would race with.
 	 */
+	xa_lock(&pf->pins);
 	if (xa_get_mark(&pf->pins, pfn, SNP_PL_WAITED))
 		state = SNP_PL_STATE_CONVERTING;
 	if (xa_load(&pf->pins, pfn))
 		state |= SNP_PL_STATE_PINNED;
+	xa_unlock(&pf->pins);
 	return state;
 }
 
