@@ -948,6 +948,9 @@ int bench_snp_page_lock_pin(int argc, const char **argv)
 		usage_with_options_msg(pin_usage, pin_options,
 				       "--pages: up to %d sizes of 1 to %lu pages, comma-separated",
 				       MAX_ROWS, MAX_RANGE_PAGES);
+	if (!pin_memory_str)		/* --no-memory */
+		usage_with_options_msg(pin_usage, pin_options,
+				       "--memory must be anon, pool or all");
 	if (!strcmp(pin_memory_str, "anon"))
 		memory[1] = false;
 	else if (!strcmp(pin_memory_str, "pool"))
@@ -1000,7 +1003,8 @@ static void convert_print_skip(unsigned long pages, const char *why)
 /* One row: 0 (also when skipped) or -1. */
 static int convert_row_run(unsigned long pages)
 {
-	unsigned int loops = scale_loops(convert_loops, pages, CONVERT_FULL_PAGES), i;
+	unsigned int loops = scale_loops(convert_loops, pages, CONVERT_FULL_PAGES);
+	u64 i;
 	struct pool_limit limit = { .changed = false };
 	u64 t0, t1, t2, to_private = 0, to_shared = 0;
 	double priv_us, shared_us;
@@ -1172,6 +1176,9 @@ static void *handoff_vmm_fn(void *arg)
 		if (n < 0) {
 			h->vmm_ret = -errno;
 			h->vmm_op = "poll";
+		} else if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			h->vmm_ret = -EIO;
+			h->vmm_op = "poll(POLLPRI): error on the file";
 		} else if (!pfd[1].revents && !(pfd[0].revents & POLLPRI)) {
 			h->vmm_ret = -ETIMEDOUT;
 			h->vmm_op = "poll(POLLPRI)";
@@ -1789,6 +1796,10 @@ int bench_snp_page_lock_fault(int argc, const char **argv)
 				       MAX_RANGE_PAGES);
 
 	bench_init();
+	if ((unsigned long long)fault_pages * page_size > mem_available()) {
+		warnx("fault: %u pages are more than MemAvailable", fault_pages);
+		return EXIT_FAILURE;
+	}
 	if (!have_dev())
 		return EXIT_FAILURE;
 	raised = memlock_raise(&memlock);
