@@ -1280,6 +1280,17 @@ static void snp_test_free_private_leaks(struct kunit *test)
 }
 
 /*
+ * Without DEBUG_VM freed blocks are scanned only while some page is private
+ * or converting: keep one private for the rest of the test.
+ */
+static void snp_test_scan_frees(struct kunit *test)
+{
+	if (!IS_ENABLED(CONFIG_DEBUG_VM))
+		KUNIT_ASSERT_EQ(test, snp_make_private(snp_test_alloc(test, 0),
+						       1, 0), 0);
+}
+
+/*
  * G4: a page freed while it still holds a shared pin (a caller bug) is not
  * handed out again with its pin: the block is leaked and counted.
  */
@@ -1290,14 +1301,7 @@ static void snp_test_free_pinned_leaks(struct kunit *test)
 	struct page *page;
 	unsigned long pfn;
 
-	/*
-	 * Without DEBUG_VM freed blocks are scanned only while some page is
-	 * private or converting: keep one private for the test.
-	 */
-	if (!IS_ENABLED(CONFIG_DEBUG_VM))
-		KUNIT_ASSERT_EQ(test, snp_make_private(snp_test_alloc(test, 0),
-						       1, 0), 0);
-
+	snp_test_scan_frees(test);
 	page = alloc_pages(GFP_KERNEL, 1);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	pfn = page_to_pfn(page);
@@ -1321,10 +1325,7 @@ static void snp_test_free_block_pinned_leaks(struct kunit *test)
 	struct page *page;
 	unsigned long pfn;
 
-	if (!IS_ENABLED(CONFIG_DEBUG_VM))
-		KUNIT_ASSERT_EQ(test, snp_make_private(snp_test_alloc(test, 0),
-						       1, 0), 0);
-
+	snp_test_scan_frees(test);
 	page = alloc_pages(GFP_KERNEL, SNP_BLOCK_SHIFT);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	pfn = page_to_pfn(page);
