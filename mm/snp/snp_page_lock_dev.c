@@ -244,17 +244,6 @@ static int snp_pl_state_error(u8 state)
 	}
 }
 
-/*
- * Count and trace a PIN refused here for the state of @pfn, as the layer
- * does its own refusals. The range is of user addresses: the event names
- * the refused page as the range's first too.
- */
-static void snp_pl_count_refusal(unsigned long pfn, unsigned long nr, int err)
-{
-	if (err == -EPERM || err == -EAGAIN)
-		snp_pin_failed(pfn, nr, pfn, err);
-}
-
 /* ------------------------------------------------------------------------
  * Pin tracking and accounting.
  */
@@ -621,7 +610,12 @@ static int snp_pl_pin_precheck(struct snp_pl_file *pf, unsigned long addr,
 		for (i = 0; i < n; i++) {
 			ret = snp_pl_state_error(snp_pl_state(pf, pfns[i]));
 			if (ret) {
-				snp_pl_count_refusal(pfns[i], nr, ret);
+				/*
+				 * Counted and traced as the layer's own
+				 * refusals; the range is of user addresses,
+				 * so the refused page stands for its start.
+				 */
+				snp_pin_failed(pfns[i], nr, pfns[i], ret);
 				*bad = done + i;
 				break;
 			}
@@ -677,8 +671,8 @@ static int snp_pl_pin(struct snp_pl_ucmd *ucmd)
 			/* A pool page that changed state under GUP. */
 			if (ret == -EAGAIN && ++retries <= SNP_PL_GUP_RETRIES)
 				continue;
-			if (pfn != ULONG_MAX)
-				snp_pl_count_refusal(pfn, nr, ret);
+			if (pfn != ULONG_MAX)	/* refused for its state */
+				snp_pin_failed(pfn, nr, pfn, ret);
 			ucmd->bad = got;
 			goto out_unpin_user;
 		}
