@@ -36,18 +36,3 @@ native_build() {
 	mkdir -p "$1"
 	make -s -C "$ROOT/tools/testing/snp_page_lock" O="$(realpath "$1")"
 }
-
-# build_perf_extra DIR: the static perf with the snp-page-lock bench
-# collection (scripts/build-perf.sh), the VMM demo (against the headers
-# of KDIR) and scripts/guest/perf-check.sh into DIR, for the guest's
-# /extra.
-build_perf_extra() {
-	"$ROOT/scripts/build-perf.sh"
-	( build_lock
-	  KHDR_DIR=$KDIR build_snp_selftests "$KST_SNP/snp_pl_demo" \
-		> "$LOGS/perf-demo-build.log" 2>&1 ) ||
-		die "snp_pl_demo build failed (log: $LOGS/perf-demo-build.log)"
-	mkdir -p "$1"
-	cp "$BUILD/perf/perf" "$KST_SNP/snp_pl_demo" \
-		"$ROOT/scripts/guest/perf-check.sh" "$1/"
-}

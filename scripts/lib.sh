@@ -87,6 +87,22 @@ build_snp_selftests() {
 		EXTRA_CFLAGS=-static -j"$JOBS" "$@"
 }
 
+# build_perf_extra DIR: the static perf with the snp-page-lock bench
+# collection (scripts/build-perf.sh), the VMM demo (against the headers
+# of the x86_64 kernel in KDIR, default the test kernel) and
+# scripts/guest/perf-check.sh into DIR, for the guest's /extra. Takes the
+# build lock itself.
+build_perf_extra() {
+	"$ROOT/scripts/build-perf.sh"
+	( build_lock
+	  KHDR_DIR=${KDIR:-$X86_OUT} build_snp_selftests "$KST_SNP/snp_pl_demo" \
+		> "$LOGS/perf-demo-build.log" 2>&1 ) ||
+		die "snp_pl_demo build failed (log: $LOGS/perf-demo-build.log)"
+	mkdir -p "$1"
+	cp "$BUILD/perf/perf" "$KST_SNP/snp_pl_demo" \
+		"$ROOT/scripts/guest/perf-check.sh" "$1/"
+}
+
 # build_kvm_selftests TARGET...: KVM selftests (paths relative to
 # tools/testing/selftests/kvm, e.g. x86_64/snp_pl_vm_demo), static, against
 # the headers of the x86_64 kernel in KHDR_DIR (default the test kernel),

@@ -14,17 +14,15 @@
 . "$(dirname "$0")/lib.sh"
 
 "$ROOT/scripts/build-x86.sh"
-"$ROOT/scripts/build-perf.sh"
 
 D=$BUILD/run-extra
 rm -rf "$D"
-mkdir -p "$D"
+# perf, the VMM demo and the perf checks; then the VM demo.
+build_perf_extra "$D"
 build_lock
-build_snp_selftests "$KST_SNP/snp_pl_demo"
 build_kvm_selftests x86_64/snp_pl_vm_demo
 flock -u 9
-cp "$KST_SNP/snp_pl_demo" "$KST_KVM/x86_64/snp_pl_vm_demo" "$BUILD/perf/perf" \
-	"$ROOT/scripts/guest/perf-check.sh" "$D/"
+cp "$KST_KVM/x86_64/snp_pl_vm_demo" "$D/"
 
 CMD='
 echo "== kernel $(uname -r), $(nproc) CPUs"

@@ -9,15 +9,10 @@
 . "$(dirname "$0")/lib.sh"
 
 "$ROOT/scripts/build-x86.sh"
-"$ROOT/scripts/build-perf.sh"
 
 D=$BUILD/trace-extra
 rm -rf "$D"
-mkdir -p "$D"
-build_lock
-build_snp_selftests "$KST_SNP/snp_pl_demo"
-flock -u 9
-cp "$KST_SNP/snp_pl_demo" "$BUILD/perf/perf" "$ROOT/scripts/guest/perf-check.sh" "$D/"
+build_perf_extra "$D"
 
 rc=0
 LOG=$LOGS/trace.log QUIET=1 "$ROOT/scripts/vm-run.sh" \

@@ -98,8 +98,8 @@ smoke() {
 	refused bad-bench no-such-bench
 }
 
-# stat NAME: a debugfs counter.
-stat() { awk -v k="$1" '$1 == k { print $2 }' $STATS; }
+# counter NAME: a debugfs counter.
+counter() { awk -v k="$1" '$1 == k { print $2 }' $STATS; }
 
 # pin_fails: the sum of the pin_fail_* counters.
 pin_fails() { awk '$1 ~ /^pin_fail_/ { s += $2 } END { print s + 0 }' $STATS; }
@@ -117,14 +117,14 @@ trace() {
 	cd /tmp || return 1
 
 	echo "== perf stat -a -e 'snp_page_lock:*' -- snp_pl_demo"
-	w0=$(stat waits) f0=$(pin_fails) p0=$(stat converted_to_private)
+	w0=$(counter waits) f0=$(pin_fails)
 	if ! $PERF stat -a -x, -o /tmp/stat.csv -e 'snp_page_lock:*' \
 	     -- $DEMO > /tmp/demo.out 2>&1; then
 		cat /tmp/demo.out /tmp/stat.csv
 		fail trace-stat "perf stat or the demo failed"
 		return
 	fi
-	w1=$(stat waits) f1=$(pin_fails) p1=$(stat converted_to_private)
+	w1=$(counter waits) f1=$(pin_fails)
 	# perf stat -x,: count,unit,event,...
 	ev() { awk -F, -v e="snp_page_lock:$1" '$3 == e { print $1 }' /tmp/stat.csv; }
 	awk -F, '$3 ~ /^snp_page_lock:/ { printf "  %-36s %s\n", $3, $1 }' /tmp/stat.csv
@@ -138,7 +138,7 @@ trace() {
 	fi
 
 	echo "== perf record -a -e 'snp_page_lock:*' -- snp_pl_demo; perf script"
-	p0=$(stat converted_to_private)
+	p0=$(counter converted_to_private)
 	if ! $PERF record -q -a -e 'snp_page_lock:*' -o /tmp/perf.data \
 	     -- $DEMO > /tmp/demo.out 2>&1 ||
 	   ! $PERF script -i /tmp/perf.data > /tmp/script.out 2>&1; then
@@ -146,7 +146,7 @@ trace() {
 		fail trace-record "perf record or perf script failed"
 		return
 	fi
-	p1=$(stat converted_to_private)
+	p1=$(counter converted_to_private)
 	sed 's/^ */  /' /tmp/script.out
 	# The pages of the committed conversions to private, from the fields.
 	pages=$(awk '/snp_convert_end:/ && /to=private/ {
