@@ -386,8 +386,8 @@ def write_results_csv(data, path, vmm=()):
                                 r.get("status", ""), ""])
         for i, run in enumerate(vmm):
             for key, r in run.items():
-                bench = "fault-wait" if key[0] == "fault" and len(key) == 2 else key[0]
-                vals = " ".join(f"{c}={r[c]:g}" for c in VMM_COLS[bench] if c in r)
+                vals = " ".join(f"{c}={r[c]:g}" for c in VMM_COLS[vmm_kind(key)]
+                                if c in r)
                 w.writerow(["vmm", i + 1, "vmm_" + "_".join(key)] +
                            [""] * 14 + ["", "", r["status"], vals])
 
@@ -402,6 +402,12 @@ VMM_COLS = {
     "fault": ["ns_touch", "faults_touch"],
     "fault-wait": ["p50_us", "p99_us", "min_us", "max_us"],
 }
+
+
+def vmm_kind(key):
+    """The VMM_COLS entry of a row: a fault row without a page count is a
+    fault-wait latency row."""
+    return "fault-wait" if key[0] == "fault" and len(key) == 2 else key[0]
 
 
 def read_vmm(path):
@@ -502,13 +508,13 @@ def vmm_md(vmm, data):
                            "conversion returns (SIGBUS)",
             "wait-total": "fault: the whole wait of that fault"}
     for k in keys:
-        if k[0] == "handoff" or (k[0] == "fault" and len(k) == 2):
+        if vmm_kind(k) in ("handoff", "fault-wait"):
             out.append(f"| {what.get(k[1], ' '.join(k))} | " + " | ".join(
                 fmt(vmm_val(vmm, k, c)) for c in VMM_COLS["handoff"]) + " |")
     out += ["", "| first touch (fault) | pages | ns/touch | faults/touch |",
             "|---|---:|---:|---:|"]
     for k in keys:
-        if k[0] == "fault" and len(k) == 3:
+        if vmm_kind(k) == "fault":
             st = vmm_status(vmm, k)
             if st != "ok":
                 out.append(f"| {k[1]} | {k[2]} | {st} | |")
