@@ -163,11 +163,20 @@ run_stage() {
 	shift
 	before=$(failed_total)
 	log "=== $name"
-	timed "$name" "$@" || rc=$?
+	timed "$name" "$@" 2>&1 | tee "$LOGS/stage-$name.out" || rc=$?
 	if [ $rc -ne 0 ] && [ "$(failed_total)" -eq "$before" ]; then
 		record "$name-error" 0 1 0
 	fi
+	# What failed, in a few lines: CI shows only the end of the output.
+	if [ "$(failed_total)" -ne "$before" ]; then
+		grep -aE "$WHY_RE" "$LOGS/stage-$name.out" | grep -av "$WHY_NOT_RE" |
+			head -n 6 | sed "s|^|$name: |" > "$RESULTS/$name.why" || true
+	fi
 }
+
+# Lines of a stage's output that say why it failed.
+WHY_RE='FAIL|not ok|BUG:|WARNING:|KCSAN:|KASAN:|TIMEOUT|died|error:|Oops|panic|DISAGREE'
+WHY_NOT_RE=' 0 failed|# SKIP|^ok '
 
 # print_results: a line per recorded stage, then "N passed, N failed".
 # Fails if a case failed or none passed.
@@ -182,6 +191,10 @@ print_results() {
 		passed=$((passed + p)); failed=$((failed + fl)); skipped=$((skipped + s))
 	done
 	echo "  skipped: $skipped (suites meant for the other boot: layer on/off, lockdep self-tests; the UML-only checksum case on x86)"
+	if [ "$failed" -ne 0 ]; then
+		echo "  why (first lines of each failed stage; full output in $LOGS/stage-*.out):"
+		cat "$RESULTS"/*.why 2>/dev/null | cut -c1-200 | head -n 12 | sed 's/^/    /'
+	fi
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
 }
