@@ -12,12 +12,8 @@
 OUT=$(realpath -m "${1:-$X86_OUT}")
 shift || true
 if [ $# -eq 0 ]; then
-	set -- "$ROOT/configs/x86_64-base.config" \
-	       "$ROOT/configs/x86_64-io.config" \
-	       "$ROOT/configs/x86_64-kvm.config" \
-	       "$ROOT/configs/x86_64-sev.config" \
-	       "$ROOT/configs/x86_64-debug.config" \
-	       "$ROOT/configs/snp_page_lock.config"
+	# shellcheck disable=SC2086
+	set -- $X86_TEST_FRAGMENTS
 fi
 FRAGS=()
 for f in "$@"; do FRAGS+=("$(realpath "$f")"); done
@@ -47,6 +43,14 @@ while IFS= read -r line; do
 			echo "config: $line requested, got: $(grep "^${line%%=*}=" "$OUT/.config" || echo 'not set')" >&2
 			bad=1
 		} ;;
+	"# CONFIG_"*" is not set")
+		# Off means off: not selected back on by another option.
+		opt=${line#\# }
+		opt=${opt%% *}
+		if grep -q "^$opt=" "$OUT/.config"; then
+			echo "config: $opt off requested, got: $(grep "^$opt=" "$OUT/.config")" >&2
+			bad=1
+		fi ;;
 	esac
 done < <(cat "${FRAGS[@]}")
 [ $bad -eq 0 ] || die "config fragments not satisfied (missing dependency?)"
