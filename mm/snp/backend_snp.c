@@ -17,7 +17,7 @@
 #include <linux/mm.h>
 #include <linux/snp_page_lock.h>
 #include <linux/snp_page_lock_rmp.h>
-#include <asm/cacheflush.h>
+#include <linux/cacheflush.h>
 #include <asm/sev.h>
 
 #include "snp_page_lock_internal.h"
