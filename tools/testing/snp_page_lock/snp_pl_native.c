@@ -159,7 +159,7 @@ static u64 run_loop(const struct op *op, int tid, unsigned long loops)
 	t0 = now_ns();
 	for (i = 0; i < loops; i++) {
 		p = cold ? cold_pfn(i) : pfn;
-		OPTIMIZER_HIDE_VAR(p);
+		__asm__ ("" : "+r" (p));	/* the compiler cannot see p */
 		switch (op->kind) {
 		case OP_EMPTY:
 			break;
@@ -188,9 +188,9 @@ static u64 run_loop(const struct op *op, int tid, unsigned long loops)
 		case OP_LOOKUP:
 			/* pin's two lookups of the word, nothing else */
 			w = snp_state_word(p);
-			OPTIMIZER_HIDE_VAR(w);
+			__asm__ ("" : "+r" (w));
 			w = snp_state_word(p);
-			OPTIMIZER_HIDE_VAR(w);
+			__asm__ ("" : "+r" (w));
 			break;
 		case OP_PIN_BLOCK:
 			/*

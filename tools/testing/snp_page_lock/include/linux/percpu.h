@@ -7,8 +7,9 @@
 #ifndef _SHIM_LINUX_PERCPU_H
 #define _SHIM_LINUX_PERCPU_H
 
-#define DECLARE_PER_CPU(type, name)	extern __thread type name
-#define DEFINE_PER_CPU(type, name)	__thread type name
+/* The fast path's one per-CPU variable is a struct. */
+#define DECLARE_PER_CPU(struct_type, name)	extern __thread struct_type name
+#define DEFINE_PER_CPU(struct_type, name)	__thread struct_type name
 #define this_cpu_inc(var)		((var)++)
 
 #endif

@@ -11,13 +11,9 @@ typedef uint32_t u32;
 typedef uint64_t u64;
 typedef int64_t s64;
 
-typedef struct {
-	int counter;
-} atomic_t;
+typedef struct { int counter; } atomic_t;
 
 /* x86_64's atomic64_t: naturally aligned, so one lock-prefixed RMW. */
-typedef struct {
-	s64 counter;
-} atomic64_t;
+typedef struct { s64 counter; } atomic64_t;
 
 #endif
