@@ -8,7 +8,7 @@ SHELL := /bin/bash
 S := scripts
 
 .PHONY: all run test kunit selftests kvm-selftests bench check vm-run clean distclean \
-	deps source overlay x86 kunit-x86 stress trace perf help
+	deps source overlay x86 kunit-x86 stress trace perf series series-check help
 
 all: run
 
@@ -58,6 +58,14 @@ stress:
 check:
 	@$(S)/check.sh
 
+## make series: the upstream patch series of main, in .build/series/
+series:
+	@$(S)/series.sh
+
+## make series-check: checkpatch per patch, git am, and a build at every patch (long)
+series-check:
+	@$(S)/series-check.sh
+
 ## make vm-run CMD='...' EXTRA=DIR: run CMD as root in the test kernel
 vm-run:
 	@$(S)/build-x86.sh
@@ -82,7 +90,7 @@ clean:
 		.build/logs .build/results* .build/stage .build/bench* \
 		.build/selftests-extra .build/run-extra .build/fuzz \
 		.build/model .build/tools .build/initrd.* .build/perf \
-		.build/trace-extra \
+		.build/trace-extra .build/series* \
 		.build/overlay.manifest .build/patched.list
 
 ## make distclean: remove .build entirely

@@ -6,7 +6,8 @@
 
 PKGS="linux-source-6.12 qemu-system-x86 busybox-static bc flex bison
 libelf-dev libssl-dev cpio sparse spin gcc make perl python3 xz-utils
-kmod rsync gnuplot-nox libcap-dev libtraceevent-dev pkg-config"
+kmod rsync gnuplot-nox libcap-dev libtraceevent-dev pkg-config
+git patch python3-ply python3-git"
 
 missing=()
 for p in $PKGS; do

@@ -14,6 +14,12 @@ X86_OUT=$BUILD/x86
 LOGS=$BUILD/logs
 JOBS=${JOBS:-$(nproc)}
 
+# The config fragments of the main test kernel (.build/x86), merged onto
+# tinyconfig in this order.
+X86_TEST_FRAGMENTS="$ROOT/configs/x86_64-base.config $ROOT/configs/x86_64-io.config"
+X86_TEST_FRAGMENTS+=" $ROOT/configs/x86_64-kvm.config $ROOT/configs/x86_64-sev.config"
+X86_TEST_FRAGMENTS+=" $ROOT/configs/x86_64-debug.config $ROOT/configs/snp_page_lock.config"
+
 # Directories of this repository that mirror the kernel tree.
 OVERLAY_DIRS="mm virt include Documentation tools arch kernel lib"
 
