@@ -494,20 +494,6 @@ static inline void kvm_snp_gmem_module_exit(void)
 }
 #endif
 
-#ifdef CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES
-/**
- * kvm_vm_set_mem_attributes() - KVM_SET_MEMORY_ATTRIBUTES' core (kvm_main.c)
- * @kvm: the VM
- * @start: first gfn
- * @end: last gfn + 1
- * @attributes: the new attributes
- *
- * Return: 0 or a negative errno.
- */
-int kvm_vm_set_mem_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
-			      unsigned long attributes);
-#endif
-
 #ifdef CONFIG_SNP_PAGE_LOCK_BENCH
 /**
  * kvm_snp_create_vm_debugfs() - add the kvm_vcpu_map() benchmark to a VM

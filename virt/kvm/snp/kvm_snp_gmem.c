@@ -45,6 +45,8 @@
 #include <linux/swap.h>
 #include <linux/uaccess.h>
 
+#include "../kvm_mm.h"
+
 /**
  * struct kvm_snp_gmem - in-place state of a guest_memfd inode
  * @npages: size of the file, in pages
