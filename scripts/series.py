@@ -283,23 +283,28 @@ def test_summary():
 
     ours = read(os.path.join(BUILD, 'overlay.manifest')).split()
     kunit = count(r'^\s*KUNIT_CASE\w*\(', ['mm/snp/snp_page_lock_kunit.c'])
+    suites = count(r'^static struct kunit_suite ', ['mm/snp/snp_page_lock_kunit.c'])
     ksft = [f for f in ours if f.startswith('tools/testing/selftests/snp_page_lock/')
             and f.endswith('.c')]
-    ksft_cases = count(r'^TEST(?:_F)?\(', ksft)
+    ksft_cases = count(r'^TEST(?:_F)?(?:_TIMEOUT)?\(', ksft)
+    ksft_progs = [f for f in ksft if count(r'^TEST(?:_F)?(?:_TIMEOUT)?\(', [f])]
     kvm = [f for f in ours if f.startswith('tools/testing/selftests/kvm/')
            and f.endswith('_test.c')]
     models = [f for f in ours if f.endswith('.pml')]
-    lines = (f'- KUnit (snp_page_lock): {kunit} cases, run on UML and x86 and in a '
-            'KCSAN kernel.\n'
-            f'- kselftests (tools/testing/selftests/snp_page_lock): '
-            f'{len(ksft)} programs, {ksft_cases} harness cases '
-            'over /dev/snp_page_lock, and a fuzzer of the ioctls.\n'
-            f'- KVM selftests: {len(kvm)} programs, run in an L1 guest under QEMU '
-            'with nested SVM, with and without the layer.\n'
-            '- A torture module (snp_page_lock_torture), also in the KCSAN '
-            'kernel.\n'
-            f'- A Promela model checked by spin: {len(models)} models, each '
-            'property proved and each planted bug variant caught.\n')
+    lines = (f'- KUnit: {kunit} cases in {suites} suites (the layer on, the layer '
+             'off, and the lockdep reports G5 expects), run on UML and x86 and in a '
+             'KCSAN kernel.\n'
+             f'- kselftests (tools/testing/selftests/snp_page_lock): {ksft_cases} '
+             f'harness cases in {len(ksft_progs)} programs over /dev/snp_page_lock, '
+             'with '
+             'a fuzzer of its ioctls and an annotated demo.\n'
+             f'- KVM selftests: {len(kvm)} programs on KVM_X86_SW_PROTECTED_VM, run '
+             'in an L1 guest under QEMU with nested SVM; the upstream KVM '
+             'selftests that pass under TCG run with the layer on.\n'
+             '- A torture module (snp_page_lock_torture.run=1), also in the KCSAN '
+             'kernel.\n'
+             f'- {len(models)} Promela models checked by spin, each property proved '
+             'and each planted bug variant caught.\n')
     return ''.join(textwrap.fill(item, 72, subsequent_indent='  ') + '\n'
                    for item in lines.splitlines())
 
