@@ -256,6 +256,7 @@ def make_base():
     version = read(os.path.join(BUILD, 'source-version')).strip()
     stamp = os.path.join(TREE, '.git', 'snp-series-base')
     if os.path.isfile(stamp) and read(stamp).strip() == version:
+        git('tag', '-f', base_tag(version), 'base')
         return
     print(f'series: making a git repository of {version} (once; a few minutes)',
           flush=True)
@@ -270,7 +271,14 @@ def make_base():
                GIT_AUTHOR_DATE='2000-01-01T00:00:00Z', GIT_COMMITTER_DATE='2000-01-01T00:00:00Z')
     commit(f'{version}\n\nThe pristine tree of Debian\'s package, the base of the series.\n', env)
     git('tag', '-f', 'base')
+    git('tag', '-f', base_tag(version), 'base')
     write(stamp, version + '\n')
+
+
+def base_tag(version):
+    """The base's version as a tag name: linux-source-6.12_6.12.117-1_deb12u1."""
+    pkg, deb = version.split()[:2]
+    return re.sub(r'[^\w.-]', '_', f'{pkg}_{deb}')
 
 
 def test_summary():
