@@ -11,10 +11,7 @@
 
 OUT=$(realpath -m "${1:-$X86_OUT}")
 shift || true
-if [ $# -eq 0 ]; then
-	# shellcheck disable=SC2086
-	set -- $X86_TEST_FRAGMENTS
-fi
+[ $# -gt 0 ] || set -- "${X86_TEST_FRAGMENTS[@]}"
 FRAGS=()
 for f in "$@"; do FRAGS+=("$(realpath "$f")"); done
 
@@ -29,31 +26,12 @@ sum=$(cat "${FRAGS[@]}" "$ROOT/scripts/build-x86.sh" | sha1sum | cut -d' ' -f1)
 if [ ! -f "$OUT/.config" ] || [ "$(cat "$OUT/.fragments.sha" 2>/dev/null)" != "$sum" ]; then
 	log "configuring $OUT: tinyconfig + ${FRAGS[*]##*/}"
 	rm -f "$OUT/.fragments.sha"
-	"${KMAKE[@]}" tinyconfig >/dev/null
-	(cd "$OUT" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$OUT" \
-		"$OUT/.config" "${FRAGS[@]}" >/dev/null)
+	x86_config "$SRC" "$OUT" "${FRAGS[@]}"
 fi
 # New Kconfig symbols in the overlay take their defaults, never a prompt.
 "${KMAKE[@]}" olddefconfig >/dev/null
-bad=0
-while IFS= read -r line; do
-	case "$line" in
-	CONFIG_*=*)
-		grep -qxF "$line" "$OUT/.config" || {
-			echo "config: $line requested, got: $(grep "^${line%%=*}=" "$OUT/.config" || echo 'not set')" >&2
-			bad=1
-		} ;;
-	"# CONFIG_"*" is not set")
-		# Off means off: not selected back on by another option.
-		opt=${line#\# }
-		opt=${opt%% *}
-		if grep -q "^$opt=" "$OUT/.config"; then
-			echo "config: $opt off requested, got: $(grep "^$opt=" "$OUT/.config")" >&2
-			bad=1
-		fi ;;
-	esac
-done < <(cat "${FRAGS[@]}")
-[ $bad -eq 0 ] || die "config fragments not satisfied (missing dependency?)"
+config_satisfied "$OUT/.config" "${FRAGS[@]}" ||
+	die "config fragments not satisfied (missing dependency?)"
 echo "$sum" > "$OUT/.fragments.sha"
 
 log "building $OUT"

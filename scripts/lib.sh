@@ -16,9 +16,9 @@ JOBS=${JOBS:-$(nproc)}
 
 # The config fragments of the main test kernel (.build/x86), merged onto
 # tinyconfig in this order.
-X86_TEST_FRAGMENTS="$ROOT/configs/x86_64-base.config $ROOT/configs/x86_64-io.config"
-X86_TEST_FRAGMENTS+=" $ROOT/configs/x86_64-kvm.config $ROOT/configs/x86_64-sev.config"
-X86_TEST_FRAGMENTS+=" $ROOT/configs/x86_64-debug.config $ROOT/configs/snp_page_lock.config"
+X86_TEST_FRAGMENTS=("$ROOT/configs/x86_64-base.config" "$ROOT/configs/x86_64-io.config"
+		    "$ROOT/configs/x86_64-kvm.config" "$ROOT/configs/x86_64-sev.config"
+		    "$ROOT/configs/x86_64-debug.config" "$ROOT/configs/snp_page_lock.config")
 
 # Directories of this repository that mirror the kernel tree.
 OVERLAY_DIRS="mm virt include Documentation tools arch kernel lib"
@@ -107,6 +107,43 @@ build_perf_extra() {
 	mkdir -p "$1"
 	cp "$BUILD/perf/perf" "$KST_SNP/snp_pl_demo" \
 		"$ROOT/scripts/guest/perf-check.sh" "$1/"
+}
+
+# x86_config KSRC OUT FRAGMENT...: OUT/.config = tinyconfig of the tree
+# KSRC with the fragments merged in order. The caller runs olddefconfig.
+x86_config() {
+	local ksrc=$1 out=$2
+
+	shift 2
+	make -s -C "$ksrc" O="$out" ARCH=x86_64 tinyconfig > /dev/null
+	(cd "$out" && "$ksrc/scripts/kconfig/merge_config.sh" -m -O "$out" \
+		"$out/.config" "$@" > /dev/null)
+}
+
+# config_satisfied CONFIG FRAGMENT...: every CONFIG_X=v of the fragments
+# is in CONFIG, and every "# CONFIG_X is not set" is not on there (not
+# selected back on by another option); prints what is not, and fails.
+config_satisfied() {
+	local config=$1 line opt ok=0
+
+	shift
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*=*)
+			grep -qxF "$line" "$config" || {
+				echo "config: $line requested, got: $(grep "^${line%%=*}=" "$config" || echo 'not set')" >&2
+				ok=1
+			} ;;
+		"# CONFIG_"*" is not set")
+			opt=${line#\# }
+			opt=${opt%% *}
+			if grep -q "^$opt=" "$config"; then
+				echo "config: $opt off requested, got: $(grep "^$opt=" "$config")" >&2
+				ok=1
+			fi ;;
+		esac
+	done < <(cat "$@")
+	return $ok
 }
 
 # build_kvm_selftests TARGET...: KVM selftests (paths relative to

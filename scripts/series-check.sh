@@ -98,10 +98,7 @@ if [ $quick -eq 0 ] && [ $failed -eq 0 ]; then
 		i=$((i + 1))
 		git -C "$AM" checkout -q --detach "$c"
 		log "series-check: building patch $i: $(git -C "$AM" log -1 --format=%s "$c")"
-		"${KMAKE[@]}" tinyconfig > /dev/null
-		# shellcheck disable=SC2086
-		(cd "$OUT" && "$AM/scripts/kconfig/merge_config.sh" -m -O "$OUT" \
-			"$OUT/.config" $X86_TEST_FRAGMENTS > /dev/null)
+		x86_config "$AM" "$OUT" "${X86_TEST_FRAGMENTS[@]}"
 		"${KMAKE[@]}" olddefconfig > /dev/null
 		if "${KMAKE[@]}" bzImage > "$LOGS/series-build-$i.log" 2>&1 &&
 		   ! grep -q "warning:" "$LOGS/series-build-$i.log"; then
@@ -112,14 +109,11 @@ if [ $quick -eq 0 ] && [ $failed -eq 0 ]; then
 		fi
 	done
 	# The last patch configures everything the test kernel asks for.
-	missing=0
-	# shellcheck disable=SC2086
-	while IFS= read -r line; do
-		case "$line" in
-		CONFIG_*=*) grep -qxF "$line" "$OUT/.config" || { echo "  $line"; missing=1; } ;;
-		esac
-	done < <(cat $X86_TEST_FRAGMENTS)
-	if [ $missing -eq 0 ]; then ok; else bad "the last patch lacks the config above"; fi
+	if config_satisfied "$OUT/.config" "${X86_TEST_FRAGMENTS[@]}"; then
+		ok
+	else
+		bad "the last patch lacks the config above"
+	fi
 	flock -u 9
 fi
 
