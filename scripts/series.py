@@ -40,12 +40,12 @@ def die(msg):
     sys.exit(1)
 
 
-def git(*args, cwd=TREE, env=None, capture=True):
-    r = subprocess.run(['git', *args], cwd=cwd, env=env, text=True,
-                       capture_output=capture)
+def git(*args, cwd=TREE, env=None, stdin=None):
+    r = subprocess.run(['git', *args], cwd=cwd, env=env, input=stdin,
+                       text=True, capture_output=True)
     if r.returncode:
-        die(f'git {" ".join(args)}: {r.stderr.strip()}')
-    return r.stdout if capture else ''
+        die(f'git {" ".join(args)}: {r.stdout}{r.stderr.strip()}')
+    return r.stdout
 
 
 def read(path):
@@ -244,11 +244,7 @@ def main():
 
 
 def commit(msg, env):
-    r = subprocess.run(['git', 'commit', '-q', '--no-verify', '-F', '-'],
-                       cwd=TREE, env=env, input=msg, text=True,
-                       capture_output=True)
-    if r.returncode:
-        die(f'git commit: {r.stdout}{r.stderr}')
+    git('commit', '-q', '--no-verify', '-F', '-', env=env, stdin=msg)
 
 
 def make_base():
