@@ -27,11 +27,8 @@ mapfile -t patches < <(ls patches/*.patch 2>/dev/null || true)
 rc=0
 fail() { echo "check: FAIL: $*"; rc=1; }
 
-CP=("$SRC/scripts/checkpatch.pl" --strict --no-summary --quiet
-    --show-types --max-line-length=100)
 if [ ${#files[@]} -gt 0 ]; then
-	out=$(cd "$SRC" && "${CP[@]}" --no-tree -f \
-		"${files[@]/#/$ROOT/}" 2>&1) || true
+	out=$(run_checkpatch "$SRC" --no-tree -f "${files[@]/#/$ROOT/}")
 	# --no-tree -f runs on copies: report paths relative to the repo.
 	if [ -n "$out" ]; then
 		echo "${out//$ROOT\//}"
@@ -39,7 +36,7 @@ if [ ${#files[@]} -gt 0 ]; then
 	fi
 fi
 for p in "${patches[@]}"; do
-	out=$(cd "$SRC" && "${CP[@]}" "$ROOT/$p" 2>&1) || true
+	out=$(run_checkpatch "$SRC" "$ROOT/$p")
 	if [ -n "$out" ]; then
 		echo "$p:"; echo "$out"
 		fail "checkpatch $p"

@@ -146,6 +146,20 @@ config_satisfied() {
 	return $ok
 }
 
+# run_checkpatch KTREE ARG...: the kernel tree's checkpatch.pl --strict,
+# run in KTREE as a reviewer runs it, with this project's line length;
+# prints its findings (nothing when clean). In a git tree it also runs
+# spdxcheck.py, which needs Debian's python3-ply and python3-git: the
+# system python3, whatever PATH says.
+run_checkpatch() {
+	local ktree=$1
+
+	shift
+	(cd "$ktree" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict \
+		--no-summary --quiet --show-types --max-line-length=100 "$@" 2>&1) || true
+	rm -f "$ktree"/.checkpatch-camelcase.*
+}
+
 # build_kvm_selftests TARGET...: KVM selftests (paths relative to
 # tools/testing/selftests/kvm, e.g. x86_64/snp_pl_vm_demo), static, against
 # the headers of the x86_64 kernel in KHDR_DIR (default the test kernel),

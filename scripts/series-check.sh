@@ -57,11 +57,7 @@ mapfile -t patches < <(find "$SERIES" -name 'v1-*.patch' ! -name 'v1-0000-*' | s
 # checkpatch, as a reviewer runs it: in the tree, on the mail.
 for p in "$SERIES"/v1-*.patch; do
 	case "$p" in *-0000-cover-letter.patch) continue ;; esac
-	# spdxcheck.py, which checkpatch runs in a git tree, needs Debian's
-	# python3-ply and python3-git: the system python3, whatever PATH says.
-	out=$(cd "$TREE" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict --quiet --no-summary \
-		--max-line-length=100 "$p" 2>&1 || true)
-	rm -f "$TREE"/.checkpatch-camelcase.*
+	out=$(run_checkpatch "$TREE" "$p")
 	if [ -n "$out" ]; then
 		bad "checkpatch: $(basename "$p")"
 		echo "$out" | head -40
